@@ -1,0 +1,288 @@
+import { z } from 'zod';
+import { logLevels } from '../log/logger.js';
+import type { LogLevel } from '../log/logger.js';
+
+export const kafkaSaslMechanisms = ['plain', 'scram-sha-256', 'scram-sha-512', 'aws'] as const;
+export type KafkaSaslMechanism = (typeof kafkaSaslMechanisms)[number];
+
+export interface KafkaSasl {
+  readonly mechanism: KafkaSaslMechanism;
+  /** For `aws`: the access key id. */
+  readonly username: string;
+  /** For `aws`: the secret access key. */
+  readonly password: string;
+}
+
+export interface EnvConfig {
+  readonly kafka: {
+    /** Bootstrap `host:port` list; undefined when unset (only `demo` may then start its embedded broker). */
+    readonly brokers: readonly string[] | undefined;
+    readonly clientId: string;
+    readonly ssl: boolean;
+    readonly sasl: KafkaSasl | undefined;
+    readonly topicPrefix: string;
+  };
+  /** Undefined when SCHEMA_REGISTRY_URL is unset: records travel as JSON validated by the same schemas. */
+  readonly schemaRegistry:
+    { readonly url: string; readonly username: string | undefined; readonly password: string | undefined } | undefined;
+  readonly stripe: {
+    readonly apiKey: string | undefined;
+    /** Every accepted signing secret; more than one while a secret is being rotated. */
+    readonly webhookSecrets: readonly string[];
+  };
+  readonly segment: {
+    readonly sharedSecret: string | undefined;
+    readonly writeKeys: readonly string[];
+    readonly token: string | undefined;
+    readonly spaceId: string | undefined;
+  };
+  readonly mavera: {
+    readonly apiKey: string | undefined;
+    /** Without a trailing slash. */
+    readonly baseUrl: string;
+    readonly rateLimitPerMin: number;
+    readonly sandbox: boolean;
+    readonly dryRun: boolean;
+  };
+  readonly httpPort: number;
+  readonly metricsPort: number;
+  readonly logLevel: LogLevel;
+  readonly flushIntervalMs: number;
+  /** Lowercase ISO-4217 code. */
+  readonly reportingCurrency: string;
+  readonly pipelineConfigPath: string | undefined;
+}
+
+export interface EnvProblem {
+  readonly variable: string;
+  /** Why the value was rejected; never contains the value itself. */
+  readonly reason: string;
+}
+
+/** Every invalid variable at once, by name. Values are never echoed, so secrets cannot leak into logs. */
+export class EnvConfigError extends Error {
+  constructor(readonly problems: readonly EnvProblem[]) {
+    super(
+      `invalid environment configuration:\n${problems.map((problem) => `  ${problem.variable}: ${problem.reason}`).join('\n')}`,
+    );
+    this.name = 'EnvConfigError';
+  }
+}
+
+// Variable schemas. Each reads the raw value (string | undefined); blank counts as unset. Every message is ours,
+// so no zod default message can ever quote an input.
+
+const BOOLEAN_WORDS: Readonly<Record<string, boolean>> = {
+  true: true,
+  false: false,
+  '1': true,
+  '0': false,
+  yes: true,
+  no: false,
+};
+
+function unsetWhenBlank(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+function variable<Schema extends z.ZodType>(schema: Schema) {
+  return z.preprocess(unsetWhenBlank, schema);
+}
+
+function reject(ctx: z.RefinementCtx, message: string): typeof z.NEVER {
+  ctx.addIssue({ code: 'custom', message });
+  return z.NEVER;
+}
+
+const text = z.string({ error: 'expected text' });
+
+const booleanFlag = text.transform((value, ctx) => {
+  const flag = BOOLEAN_WORDS[value.toLowerCase()];
+  return flag ?? reject(ctx, 'expected true/false, 1/0 or yes/no');
+});
+
+function integer(min: number, max: number) {
+  return text.transform((value, ctx) => {
+    const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    return parsed >= min && parsed <= max ? parsed : reject(ctx, `expected an integer from ${min} to ${max}`);
+  });
+}
+
+function oneOf<const Values extends readonly [string, ...string[]]>(values: Values) {
+  return text.transform((value, ctx): Values[number] => {
+    const lower = value.toLowerCase();
+    return values.find((candidate) => candidate === lower) ?? reject(ctx, `expected one of ${values.join(', ')}`);
+  });
+}
+
+function matching(pattern: RegExp, expectation: string) {
+  return text.regex(pattern, { error: expectation });
+}
+
+/** A comma-separated list; `isValid` checks each entry, `expectation` says what an entry must look like. */
+function list(isValid: (entry: string) => boolean, expectation: string) {
+  return text.transform((value, ctx) => {
+    const entries = value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+    if (entries.length === 0) return reject(ctx, 'lists no values');
+    return entries.every(isValid) ? entries : reject(ctx, `every entry must be ${expectation}`);
+  });
+}
+
+const secret = matching(/^\S+$/, 'must not contain whitespace');
+
+const httpUrl = text.transform((value, ctx) => {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (url?.protocol !== 'http:' && url?.protocol !== 'https:') return reject(ctx, 'expected an http(s) URL');
+  return value.replace(/\/+$/, '');
+});
+
+const brokerAddress = (entry: string) => {
+  const match = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/.exec(entry);
+  const port = Number(match?.[1]);
+  return port >= 1 && port <= 65_535;
+};
+
+const kafkaName = /^[A-Za-z0-9._-]+$/;
+
+const variables = {
+  KAFKA_BROKERS: variable(list(brokerAddress, 'host:port').optional()),
+  KAFKA_CLIENT_ID: variable(matching(kafkaName, 'expected letters, digits, ".", "_" or "-"').default('persona-stream')),
+  KAFKA_SSL: variable(booleanFlag.default(false)),
+  KAFKA_SASL_MECHANISM: variable(oneOf(kafkaSaslMechanisms).optional()),
+  KAFKA_SASL_USERNAME: variable(text.optional()),
+  KAFKA_SASL_PASSWORD: variable(text.optional()),
+  KAFKA_TOPIC_PREFIX: variable(
+    matching(/^[A-Za-z0-9._-]{1,200}$/, 'expected up to 200 letters, digits, ".", "_" or "-"').default(
+      'persona-stream.',
+    ),
+  ),
+  SCHEMA_REGISTRY_URL: variable(httpUrl.optional()),
+  SCHEMA_REGISTRY_USERNAME: variable(text.optional()),
+  SCHEMA_REGISTRY_PASSWORD: variable(text.optional()),
+  STRIPE_API_KEY: variable(
+    matching(/^(?:sk|rk)_(?:live|test)_\S+$/, 'expected a secret (sk_…) or restricted (rk_…) Stripe key').optional(),
+  ),
+  STRIPE_WEBHOOK_SECRET: variable(list((entry) => /^whsec_\S+$/.test(entry), 'a whsec_… signing secret').optional()),
+  SEGMENT_SHARED_SECRET: variable(secret.optional()),
+  SEGMENT_WRITE_KEYS: variable(list((entry) => /^\S+$/.test(entry), 'a write key without whitespace').optional()),
+  SEGMENT_TOKEN: variable(secret.optional()),
+  SEGMENT_SPACE_ID: variable(matching(/^\S+$/, 'must not contain whitespace').optional()),
+  MAVERA_API_KEY: variable(secret.optional()),
+  MAVERA_BASE_URL: variable(httpUrl.default('https://app.mavera.io/api/v1')),
+  MAVERA_RATE_LIMIT_PER_MIN: variable(integer(1, 100_000).default(60)),
+  MAVERA_SANDBOX: variable(booleanFlag.default(false)),
+  MAVERA_DRY_RUN: variable(booleanFlag.default(false)),
+  HTTP_PORT: variable(integer(0, 65_535).default(8080)),
+  METRICS_PORT: variable(integer(0, 65_535).default(9464)),
+  LOG_LEVEL: variable(oneOf(logLevels).default('info')),
+  FLUSH_INTERVAL_MS: variable(integer(1, 86_400_000).default(60_000)),
+  REPORTING_CURRENCY: variable(
+    text
+      .transform((value, ctx) => {
+        const code = value.toLowerCase();
+        return /^[a-z]{3}$/.test(code) ? code : reject(ctx, 'expected a three-letter ISO-4217 currency code');
+      })
+      .default('usd'),
+  ),
+  PIPELINE_CONFIG: variable(text.optional()),
+};
+
+type VariableName = keyof typeof variables;
+type ParsedVariables = { [Name in VariableName]: z.output<(typeof variables)[Name]> };
+
+export const envVariableNames = Object.keys(variables) as readonly VariableName[];
+
+/** Validates every variable of the design's configuration table; throws EnvConfigError listing all problems. */
+export function loadEnv(env: Readonly<Record<string, string | undefined>>): EnvConfig {
+  const problems: EnvProblem[] = [];
+  const parsed: Partial<Record<VariableName, unknown>> = {};
+  for (const name of envVariableNames) {
+    const result = variables[name].safeParse(env[name]);
+    if (result.success) parsed[name] = result.data;
+    else problems.push(...result.error.issues.map((issue) => ({ variable: name, reason: issue.message })));
+  }
+  const values = parsed as ParsedVariables;
+  problems.push(...crossVariableProblems(values, new Set(problems.map((problem) => problem.variable))));
+  if (problems.length > 0) {
+    const order = (problem: EnvProblem) => envVariableNames.indexOf(problem.variable as VariableName);
+    throw new EnvConfigError(problems.sort((a, b) => order(a) - order(b)));
+  }
+  return toConfig(values);
+}
+
+/** Rules between variables; a variable that already failed on its own is not reported again. */
+function crossVariableProblems(values: ParsedVariables, failed: ReadonlySet<string>): EnvProblem[] {
+  const problems: EnvProblem[] = [];
+  const report = (variable: VariableName, reason: string) => {
+    if (!failed.has(variable)) problems.push({ variable, reason });
+  };
+  if (values.KAFKA_SASL_MECHANISM !== undefined || failed.has('KAFKA_SASL_MECHANISM')) {
+    if (values.KAFKA_SASL_USERNAME === undefined)
+      report('KAFKA_SASL_USERNAME', 'required when KAFKA_SASL_MECHANISM is set');
+    if (values.KAFKA_SASL_PASSWORD === undefined)
+      report('KAFKA_SASL_PASSWORD', 'required when KAFKA_SASL_MECHANISM is set');
+  } else if (values.KAFKA_SASL_USERNAME !== undefined || values.KAFKA_SASL_PASSWORD !== undefined) {
+    report('KAFKA_SASL_MECHANISM', 'required when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set');
+  }
+  const registryUser = values.SCHEMA_REGISTRY_USERNAME;
+  const registryPassword = values.SCHEMA_REGISTRY_PASSWORD;
+  if (registryUser !== undefined && registryPassword === undefined) {
+    report('SCHEMA_REGISTRY_PASSWORD', 'required when SCHEMA_REGISTRY_USERNAME is set');
+  }
+  if (registryPassword !== undefined && registryUser === undefined) {
+    report('SCHEMA_REGISTRY_USERNAME', 'required when SCHEMA_REGISTRY_PASSWORD is set');
+  }
+  if ((registryUser !== undefined || registryPassword !== undefined) && values.SCHEMA_REGISTRY_URL === undefined) {
+    report('SCHEMA_REGISTRY_URL', 'required when registry credentials are set');
+  }
+  if (!failed.has('HTTP_PORT') && values.HTTP_PORT !== 0 && values.HTTP_PORT === values.METRICS_PORT) {
+    report('METRICS_PORT', 'must differ from HTTP_PORT (both servers run in one process for `all`)');
+  }
+  return problems;
+}
+
+function toConfig(values: ParsedVariables): EnvConfig {
+  const mechanism = values.KAFKA_SASL_MECHANISM;
+  const registryUrl = values.SCHEMA_REGISTRY_URL;
+  return {
+    kafka: {
+      brokers: values.KAFKA_BROKERS,
+      clientId: values.KAFKA_CLIENT_ID,
+      ssl: values.KAFKA_SSL,
+      sasl:
+        mechanism === undefined
+          ? undefined
+          : { mechanism, username: values.KAFKA_SASL_USERNAME ?? '', password: values.KAFKA_SASL_PASSWORD ?? '' },
+      topicPrefix: values.KAFKA_TOPIC_PREFIX,
+    },
+    schemaRegistry:
+      registryUrl === undefined
+        ? undefined
+        : { url: registryUrl, username: values.SCHEMA_REGISTRY_USERNAME, password: values.SCHEMA_REGISTRY_PASSWORD },
+    stripe: { apiKey: values.STRIPE_API_KEY, webhookSecrets: values.STRIPE_WEBHOOK_SECRET ?? [] },
+    segment: {
+      sharedSecret: values.SEGMENT_SHARED_SECRET,
+      writeKeys: values.SEGMENT_WRITE_KEYS ?? [],
+      token: values.SEGMENT_TOKEN,
+      spaceId: values.SEGMENT_SPACE_ID,
+    },
+    mavera: {
+      apiKey: values.MAVERA_API_KEY,
+      baseUrl: values.MAVERA_BASE_URL,
+      rateLimitPerMin: values.MAVERA_RATE_LIMIT_PER_MIN,
+      sandbox: values.MAVERA_SANDBOX,
+      dryRun: values.MAVERA_DRY_RUN,
+    },
+    httpPort: values.HTTP_PORT,
+    metricsPort: values.METRICS_PORT,
+    logLevel: values.LOG_LEVEL,
+    flushIntervalMs: values.FLUSH_INTERVAL_MS,
+    reportingCurrency: values.REPORTING_CURRENCY,
+    pipelineConfigPath: values.PIPELINE_CONFIG,
+  };
+}
