@@ -1,0 +1,6 @@
+import type { Command } from './command.js';
+import { demoCommand } from './demo.js';
+import { explainMrrCommand } from './explain-mrr-command.js';
+import { simulateCommand } from './simulate.js';
+
+export const commands: readonly Command[] = [demoCommand, simulateCommand, explainMrrCommand];

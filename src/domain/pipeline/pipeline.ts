@@ -1,0 +1,114 @@
+import { customerDiscountIdOf } from '../revenue/customer-discount.js';
+import { deriveCustomerProfile } from '../profile/customer-profile.js';
+import { profileKey, type FieldValue, type Profile } from '../profile/model.js';
+import { applyStripeFact, createCustomerState, type CustomerState } from '../revenue/customer-state.js';
+import type { RevenueContext } from '../revenue/revenue-timeline.js';
+import type { SegmentMessage } from '../segment/model.js';
+import { compileFamily, regionOfCountry, type CompiledFamily } from '../segments/index.js';
+import type { StripeFact } from '../stripe/model.js';
+import { subscriptionMrr } from '../stripe/subscription-mrr.js';
+import type { EpochMs } from '../time.js';
+import {
+  advanceTraitState,
+  applySegmentMessage,
+  compileTraitDefinitions,
+  createUserTraitState,
+  evaluateTraits,
+  type CompiledTraits,
+  type UserTraitState,
+} from '../traits/index.js';
+import type { PipelineConfig } from './pipeline-config.js';
+
+export interface UserState {
+  readonly kind: 'user';
+  readonly userKey: string;
+  lastEventAt: EpochMs;
+  readonly traits: UserTraitState;
+}
+
+/** What the processor keeps per entity key. */
+export type EntityState = CustomerState | UserState;
+
+/** The domain core configured once from the pipeline config: every function on it is pure. */
+export interface Pipeline {
+  readonly config: PipelineConfig;
+  readonly traits: CompiledTraits;
+  readonly families: readonly CompiledFamily[];
+  readonly revenue: RevenueContext;
+}
+
+export function createPipeline(config: PipelineConfig): Pipeline {
+  return {
+    config,
+    traits: compileTraitDefinitions(config.traits),
+    families: config.segments.map(compileFamily),
+    revenue: {
+      reportingCurrency: config.reporting_currency,
+      fxRates: config.fx_rates,
+      valueSubscription: (snapshot, discounts, at) => subscriptionMrr(snapshot, discounts, at, null),
+    },
+  };
+}
+
+/** The state-store key of an entity: profiles of customers and users never share a key. */
+export function customerStateKey(customerId: string): string {
+  return profileKey('customer', customerId);
+}
+
+export function userStateKey(entityKey: string): string {
+  return profileKey('user', entityKey);
+}
+
+export function createUserState(userKey: string): UserState {
+  return { kind: 'user', userKey, lastEventAt: Number.NEGATIVE_INFINITY, traits: createUserTraitState() };
+}
+
+/** Applies a Stripe fact to the customer's state (created when absent); returns whether anything changed. */
+export function applyStripeFactToState(state: CustomerState, fact: StripeFact): boolean {
+  return applyStripeFact(state, fact);
+}
+
+/** Applies a Segment message to the user's state; a duplicate returns false. */
+export function applySegmentMessageToState(pipeline: Pipeline, state: UserState, message: SegmentMessage): boolean {
+  const changed = applySegmentMessage(state.traits, message, pipeline.traits);
+  if (changed && message.timestamp > state.lastEventAt) state.lastEventAt = message.timestamp;
+  return changed;
+}
+
+/**
+ * Moves an entity's horizon to the watermark (bounded memory for rolling windows). The processor calls it with the
+ * partition's watermark; nothing an evaluation at or after the watermark reports changes because of it.
+ */
+export function advanceEntity(pipeline: Pipeline, state: EntityState, watermark: EpochMs): void {
+  if (state.kind === 'user') advanceTraitState(state.traits, watermark, pipeline.traits, pipeline.config.lateness_days);
+}
+
+/** The entity's profile as of `at` (usually the watermark). */
+export function deriveProfile(pipeline: Pipeline, state: EntityState, at: EpochMs): Profile {
+  if (state.kind === 'customer') {
+    const context: RevenueContext = withCustomerDiscount(pipeline.revenue, state);
+    return deriveCustomerProfile(state, context, regionOfCountry, at);
+  }
+  const fields: Record<string, FieldValue> = evaluateTraits(state.traits, pipeline.traits, at);
+  return {
+    key: state.userKey,
+    kind: 'user',
+    entityId: state.userKey.slice('user:'.length),
+    asOf: at,
+    lastEventAt: state.lastEventAt,
+    revenue: null,
+    fields,
+  };
+}
+
+/** A customer-level coupon applies to subscriptions without their own discount (Stripe's precedence). */
+function withCustomerDiscount(context: RevenueContext, state: CustomerState): RevenueContext {
+  const customerDiscountId = customerDiscountIdOf(state);
+  if (customerDiscountId === null) return context;
+  return {
+    ...context,
+    valueSubscription: (snapshot, discounts, at) => subscriptionMrr(snapshot, discounts, at, customerDiscountId),
+  };
+}
+
+export { createCustomerState };

@@ -1,0 +1,345 @@
+import { fnv1a32 } from '../hash.js';
+import type {
+  ChargeFact,
+  CustomerFact,
+  Discount,
+  DiscountFact,
+  DisputeFact,
+  DisputeStatus,
+  InvoiceFact,
+  PaymentMethodFact,
+  StripeFact,
+  SubscriptionFact,
+  SubscriptionSnapshot,
+} from '../stripe/model.js';
+import type { EpochMs } from '../time.js';
+
+/**
+ * Everything the core keeps about one Stripe customer. Every part is a set of facts ordered by
+ * (event time, kind rank, event-id hash), never by arrival: applying the same facts in any order, any number
+ * of times, gives the same state. That is what makes Stripe's at-least-once, unordered delivery harmless.
+ */
+export interface CustomerState {
+  readonly kind: 'customer';
+  readonly customerId: string;
+  lastEventAt: EpochMs;
+  customer: CustomerRecord | null;
+  /** Sorted by subscription id. */
+  subscriptions: SubscriptionHistory[];
+  discounts: DiscountRecord[];
+  paymentMethods: PaymentMethodRecord[];
+  lastCharge: ChargeRecord | null;
+  /** FNV-1a hashes of failed charges' ids (bounded). */
+  failedCharges: number[];
+  disputes: DisputeRecord[];
+}
+
+/** Version order key: event time, then rank (a deletion sorts after any update of the same second), then id hash. */
+interface Versioned {
+  readonly at: EpochMs;
+  readonly rank: number;
+  readonly tie: number;
+}
+
+export interface CustomerRecord extends Versioned {
+  readonly email: string | null;
+  readonly name: string | null;
+  readonly currency: string | null;
+  readonly delinquent: boolean;
+  readonly addressCountry: string | null;
+  readonly deleted: boolean;
+}
+
+export interface SubscriptionVersion extends Versioned {
+  readonly deleted: boolean;
+  readonly snapshot: SubscriptionSnapshot;
+}
+
+export interface SubscriptionHistory {
+  readonly id: string;
+  /** Ascending by version order; the history ends at the first deletion. */
+  versions: SubscriptionVersion[];
+  /**
+   * Older versions were dropped to bound memory: the oldest kept version counts as already in place (it starts the
+   * movement history without a movement of its own).
+   */
+  truncated: boolean;
+}
+
+export interface DiscountRecord extends Versioned {
+  readonly discount: Discount;
+  /** Event time of the `customer.discount.deleted` seen for it, if any (kept whatever order it arrived in). */
+  readonly removedAt: EpochMs | null;
+}
+
+export interface PaymentMethodRecord extends Versioned {
+  readonly id: string;
+  readonly cardCountry: string | null;
+  readonly billingCountry: string | null;
+  readonly detached: boolean;
+}
+
+export interface ChargeRecord extends Versioned {
+  readonly cardCountry: string | null;
+  readonly billingCountry: string | null;
+}
+
+export interface DisputeRecord extends Versioned {
+  readonly id: string;
+  readonly status: DisputeStatus;
+}
+
+/** Bounds that keep one customer's state small; beyond them the oldest entries are dropped (see README). */
+export const CUSTOMER_STATE_LIMITS = {
+  versionsPerSubscription: 24,
+  paymentMethods: 8,
+  failedCharges: 32,
+  disputes: 16,
+  discounts: 32,
+} as const;
+
+const RANK_CREATE = 0;
+const RANK_UPDATE = 1;
+const RANK_DELETE = 2;
+
+export function createCustomerState(customerId: string): CustomerState {
+  return {
+    kind: 'customer',
+    customerId,
+    lastEventAt: Number.NEGATIVE_INFINITY,
+    customer: null,
+    subscriptions: [],
+    discounts: [],
+    paymentMethods: [],
+    lastCharge: null,
+    failedCharges: [],
+    disputes: [],
+  };
+}
+
+export function compareVersions(a: Versioned, b: Versioned): number {
+  return a.at - b.at || a.rank - b.rank || a.tie - b.tie;
+}
+
+function isNewer(candidate: Versioned, current: Versioned | null): boolean {
+  return current === null || compareVersions(candidate, current) > 0;
+}
+
+function versionOf(eventId: string, at: EpochMs, rank: number): Versioned {
+  return { at, rank, tie: fnv1a32(eventId) };
+}
+
+/**
+ * Applies one Stripe fact to the customer's state in place (the caller owns the state) and tells whether
+ * anything changed. A duplicate or a stale snapshot returns false.
+ */
+export function applyStripeFact(state: CustomerState, fact: StripeFact): boolean {
+  let changed: boolean;
+  switch (fact.kind) {
+    case 'customer':
+      changed = applyCustomer(state, fact);
+      break;
+    case 'subscription':
+      changed = applySubscription(state, fact);
+      break;
+    case 'discount':
+      changed = applyDiscountFact(state, fact);
+      break;
+    case 'invoice':
+      changed = applyInvoice(state, fact);
+      break;
+    case 'charge':
+      changed = applyCharge(state, fact);
+      break;
+    case 'payment_method':
+      changed = applyPaymentMethod(state, fact);
+      break;
+    case 'dispute':
+      changed = applyDispute(state, fact);
+      break;
+  }
+  if (changed && fact.at > state.lastEventAt) state.lastEventAt = fact.at;
+  return changed;
+}
+
+function applyCustomer(state: CustomerState, fact: CustomerFact): boolean {
+  const version = versionOf(fact.eventId, fact.at, fact.deleted ? RANK_DELETE : RANK_UPDATE);
+  let changed = false;
+  if (fact.discount !== null) changed = upsertDiscount(state, fact.discount, version, null);
+  if (!isNewer(version, state.customer)) return changed;
+  state.customer = {
+    ...version,
+    email: fact.email,
+    name: fact.name,
+    currency: fact.currency,
+    delinquent: fact.delinquent,
+    addressCountry: fact.addressCountry,
+    deleted: fact.deleted,
+  };
+  return true;
+}
+
+function applySubscription(state: CustomerState, fact: SubscriptionFact): boolean {
+  const rank = fact.deleted ? RANK_DELETE : RANK_UPDATE;
+  const version: SubscriptionVersion = {
+    ...versionOf(fact.eventId, fact.at, rank),
+    deleted: fact.deleted,
+    snapshot: fact.subscription,
+  };
+  let changed = false;
+  for (const discount of fact.discounts) {
+    if (upsertDiscount(state, discount, version, null)) changed = true;
+  }
+  const history = findOrInsertSubscription(state, fact.subscription.id);
+  return insertVersion(history, version) || changed;
+}
+
+function findOrInsertSubscription(state: CustomerState, id: string): SubscriptionHistory {
+  const subs = state.subscriptions;
+  let lo = 0;
+  let hi = subs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const midId = (subs[mid] as SubscriptionHistory).id;
+    if (midId < id) lo = mid + 1;
+    else hi = mid;
+  }
+  const found = subs[lo];
+  if (found !== undefined && found.id === id) return found;
+  const created: SubscriptionHistory = { id, versions: [], truncated: false };
+  subs.splice(lo, 0, created);
+  return created;
+}
+
+/**
+ * Inserts a version in order. A deletion is terminal: versions after the first deletion are never kept, so a late
+ * `updated` can't resurrect a subscription whatever order the events arrive in.
+ */
+function insertVersion(history: SubscriptionHistory, version: SubscriptionVersion): boolean {
+  const versions = history.versions;
+  let index = versions.length;
+  while (index > 0 && compareVersions(versions[index - 1] as SubscriptionVersion, version) > 0) index--;
+  const previous = versions[index - 1];
+  if (previous !== undefined && compareVersions(previous, version) === 0) return false;
+  if (previous?.deleted === true) return false;
+  versions.splice(index, 0, version);
+  if (version.deleted) versions.length = index + 1;
+  if (versions.length > CUSTOMER_STATE_LIMITS.versionsPerSubscription) {
+    versions.splice(0, versions.length - CUSTOMER_STATE_LIMITS.versionsPerSubscription);
+    history.truncated = true;
+  }
+  return true;
+}
+
+function upsertDiscount(
+  state: CustomerState,
+  discount: Discount,
+  version: Versioned,
+  removedAt: EpochMs | null,
+): boolean {
+  const records = state.discounts;
+  const index = records.findIndex((record) => record.discount.id === discount.id);
+  const existing = index >= 0 ? records[index] : undefined;
+  if (existing === undefined) {
+    records.push({ ...version, discount, removedAt });
+    if (records.length > CUSTOMER_STATE_LIMITS.discounts) {
+      records.sort(compareVersions);
+      records.shift();
+    }
+    return true;
+  }
+  const mergedRemovedAt = earliest(existing.removedAt, removedAt);
+  const newer = isNewer(version, existing);
+  if (!newer && mergedRemovedAt === existing.removedAt) return false;
+  records[index] = newer
+    ? { ...version, discount, removedAt: mergedRemovedAt }
+    : { ...existing, removedAt: mergedRemovedAt };
+  return true;
+}
+
+function earliest(a: EpochMs | null, b: EpochMs | null): EpochMs | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
+}
+
+function applyDiscountFact(state: CustomerState, fact: DiscountFact): boolean {
+  const version = versionOf(fact.eventId, fact.at, fact.deleted ? RANK_DELETE : RANK_CREATE);
+  return upsertDiscount(state, fact.discount, version, fact.deleted ? fact.at : null);
+}
+
+function applyInvoice(_state: CustomerState, _fact: InvoiceFact): boolean {
+  // MRR follows subscription state (Stripe Billing's definition), and dunning shows through the subscription's
+  // past_due/unpaid status; invoices only advance the customer's event time.
+  return false;
+}
+
+function applyCharge(state: CustomerState, fact: ChargeFact): boolean {
+  if (fact.status === 'failed') {
+    const hash = fnv1a32(fact.chargeId);
+    if (state.failedCharges.includes(hash)) return false;
+    state.failedCharges.push(hash);
+    if (state.failedCharges.length > CUSTOMER_STATE_LIMITS.failedCharges) state.failedCharges.shift();
+    return true;
+  }
+  if (fact.status !== 'succeeded' || (fact.cardCountry === null && fact.billingCountry === null)) return false;
+  const version = versionOf(fact.eventId, fact.at, RANK_UPDATE);
+  if (!isNewer(version, state.lastCharge)) return false;
+  state.lastCharge = { ...version, cardCountry: fact.cardCountry, billingCountry: fact.billingCountry };
+  return true;
+}
+
+function applyPaymentMethod(state: CustomerState, fact: PaymentMethodFact): boolean {
+  const version = versionOf(fact.eventId, fact.at, fact.detached ? RANK_DELETE : RANK_UPDATE);
+  const records = state.paymentMethods;
+  const index = records.findIndex((record) => record.id === fact.paymentMethodId);
+  const existing = index >= 0 ? records[index] : undefined;
+  // A detachment is final for that payment method, like a subscription deletion.
+  if (existing !== undefined && (existing.detached || !isNewer(version, existing))) return false;
+  const record: PaymentMethodRecord = {
+    ...version,
+    id: fact.paymentMethodId,
+    cardCountry: fact.cardCountry,
+    billingCountry: fact.billingCountry,
+    detached: fact.detached,
+  };
+  if (existing === undefined) {
+    records.push(record);
+    records.sort(compareVersions);
+    if (records.length > CUSTOMER_STATE_LIMITS.paymentMethods) records.shift();
+  } else {
+    records[index] = record;
+    records.sort(compareVersions);
+  }
+  return true;
+}
+
+function applyDispute(state: CustomerState, fact: DisputeFact): boolean {
+  const version = versionOf(fact.eventId, fact.at, RANK_UPDATE);
+  const records = state.disputes;
+  const index = records.findIndex((record) => record.id === fact.disputeId);
+  const existing = index >= 0 ? records[index] : undefined;
+  if (existing !== undefined && !isNewer(version, existing)) return false;
+  const record: DisputeRecord = { ...version, id: fact.disputeId, status: fact.status };
+  if (existing === undefined) {
+    records.push(record);
+    if (records.length > CUSTOMER_STATE_LIMITS.disputes) {
+      records.sort(compareVersions);
+      records.shift();
+    }
+  } else {
+    records[index] = record;
+  }
+  return true;
+}
+
+/** Looks up a discount as it applies: a removal ends it at the removal time. */
+export function discountLookup(state: CustomerState): (id: string) => Discount | undefined {
+  return (id) => {
+    const record = state.discounts.find((candidate) => candidate.discount.id === id);
+    if (record === undefined) return undefined;
+    if (record.removedAt === null) return record.discount;
+    const end = record.discount.end === null ? record.removedAt : Math.min(record.discount.end, record.removedAt);
+    return { ...record.discount, end };
+  };
+}
