@@ -1,0 +1,45 @@
+import { dayIndex, type EpochMs } from '../time.js';
+import type { CompiledTraits } from './compiled-traits.js';
+import { removeRange } from './compact-array.js';
+import { BUCKET_DAY, BUCKET_ID_COUNT, BUCKET_STRIDE, type UserTraitState } from './user-trait-state.js';
+
+/**
+ * Moves the horizon to `watermark`: day buckets older than the longest window plus `latenessDays` (counted in UTC
+ * days back from the watermark's day) are dropped with their messageId hashes and windowed partials. All-time
+ * traits already hold those buckets' contributions, so nothing they report changes; windows evaluated at or after
+ * the watermark never reach those days. This is what bounds per-user memory.
+ *
+ * Consequence, by design: a message older than the horizon that arrives afterwards is not deduplicated (a replayed
+ * copy is counted again by all-time count/sum/avg/most_frequent) and is not placed in any window. Driven only by
+ * explicit calls, so replaying the same messages and watermarks in the same order gives the same state.
+ * Returns whether the horizon moved.
+ */
+export function advanceTraitState(
+  state: UserTraitState,
+  watermark: EpochMs,
+  compiled: CompiledTraits,
+  latenessDays: number,
+): boolean {
+  const keptDays = Math.max(compiled.longestWindowDays, 1) + Math.max(0, Math.floor(latenessDays));
+  const horizon = dayIndex(watermark) - keptDays + 1;
+  if (horizon <= state.horizonDay) return false;
+  state.horizonDay = horizon;
+
+  const days = state.days;
+  let expired = 0;
+  let expiredIds = 0;
+  while (expired * BUCKET_STRIDE < days.length && (days[expired * BUCKET_STRIDE + BUCKET_DAY] as number) < horizon) {
+    expiredIds += days[expired * BUCKET_STRIDE + BUCKET_ID_COUNT] as number;
+    expired++;
+  }
+  if (expired === 0) return true;
+  state.days = removeRange(days, 0, expired * BUCKET_STRIDE);
+  state.ids = removeRange(state.ids, 0, expiredIds);
+  if (state.windowedNum !== null) {
+    state.windowedNum = removeRange(state.windowedNum, 0, expired * compiled.windowedNumInit.length);
+  }
+  if (state.windowedRef !== null) {
+    state.windowedRef = removeRange(state.windowedRef, 0, expired * compiled.windowedRefWidth);
+  }
+  return true;
+}
