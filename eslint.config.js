@@ -26,16 +26,45 @@ export default tseslint.config(
       'no-restricted-globals': ['error', 'process', 'setTimeout', 'setInterval', 'fetch'],
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'The domain core takes time as an argument.' },
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'The domain core takes time as an argument.' },
-        { selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']", message: 'The domain core is deterministic.' },
+        {
+          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+          message: 'The domain core takes time as an argument.',
+        },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'The domain core takes time as an argument.',
+        },
+        {
+          selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
+          message: 'The domain core is deterministic.',
+        },
       ],
       'no-restricted-imports': [
         'error',
         {
+          paths: ['kafkajs', 'pino', 'prom-client', 'stripe', 'yaml', '@kafkajs/confluent-schema-registry'].map(
+            (name) => ({
+              name,
+              message: 'The domain core does no I/O.',
+            }),
+          ),
           patterns: [
-            { group: ['node:fs', 'node:fs/*', 'node:http', 'node:net', 'node:child_process', 'kafkajs', 'pino', 'prom-client', 'stripe'], message: 'The domain core does no I/O.' },
-            { group: ['**/adapters/**', '**/cli/**', '**/config/env*', '**/log/**'], message: 'The domain core depends on nothing outside it.' },
+            {
+              group: [
+                'node:fs',
+                'node:fs/*',
+                'node:http',
+                'node:https',
+                'node:net',
+                'node:child_process',
+                'node:worker_threads',
+              ],
+              message: 'The domain core does no I/O.',
+            },
+            {
+              group: ['**/adapters/**', '**/cli/**', '**/config/env*', '**/log/**'],
+              message: 'The domain core depends on nothing outside it.',
+            },
           ],
         },
       ],

@@ -31,7 +31,10 @@ export async function loadPipelineConfig(
     try {
       document = parseYaml(text) ?? {};
     } catch (error) {
-      throw new PipelineFileError(path, `is neither YAML nor JSON: ${error instanceof Error ? error.message : String(error)}`);
+      throw new PipelineFileError(
+        path,
+        `is neither YAML nor JSON: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     if (typeof document !== 'object' || Array.isArray(document)) {
       throw new PipelineFileError(path, 'must be a mapping of sections (traits, segments, personas, …)');

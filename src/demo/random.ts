@@ -46,7 +46,7 @@ export class SeededRandom {
   id(length: number): string {
     const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
     let text = '';
-    for (let i = 0; i < length; i++) text += alphabet[Math.floor(this.next() * alphabet.length)];
+    for (let i = 0; i < length; i++) text += alphabet.charAt(Math.floor(this.next() * alphabet.length));
     return text;
   }
 }

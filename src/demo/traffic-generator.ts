@@ -39,8 +39,21 @@ const PLANS: readonly (readonly [Plan, number])[] = [
 ];
 
 const COUNTRIES: readonly (readonly [string, number])[] = [
-  ['US', 40], ['CA', 6], ['GB', 10], ['DE', 8], ['FR', 5], ['NL', 3], ['BR', 5], ['MX', 4], ['AR', 2],
-  ['JP', 4], ['AU', 4], ['IN', 4], ['SG', 2], ['ZA', 2], ['AE', 1],
+  ['US', 40],
+  ['CA', 6],
+  ['GB', 10],
+  ['DE', 8],
+  ['FR', 5],
+  ['NL', 3],
+  ['BR', 5],
+  ['MX', 4],
+  ['AR', 2],
+  ['JP', 4],
+  ['AU', 4],
+  ['IN', 4],
+  ['SG', 2],
+  ['ZA', 2],
+  ['AE', 1],
 ];
 const INDUSTRIES = ['SaaS', 'E-commerce', 'Agency', 'Fintech', 'Healthcare', 'Logistics', 'Education'] as const;
 const USER_PLANS = ['free', 'starter', 'pro', 'enterprise'] as const;
@@ -71,6 +84,8 @@ function generateCustomer(
   let t = start + random.int(0, Math.max(1, Math.floor((horizon - start) / 3)));
   let eventCounter = 0;
   const stripeEvent = (type: string, object: Record<string, unknown>, previous?: Record<string, unknown>) => {
+    // The simulated period ends at the horizon: later steps of a lifecycle (a dispute's close) are not emitted.
+    if (t > horizon) return;
     eventCounter++;
     const created = Math.floor(t / 1000);
     const data: Record<string, unknown> = { object };
@@ -189,7 +204,11 @@ function generateCustomer(
     if (random.chance(0.25)) {
       const previous = { status };
       status = 'incomplete_expired';
-      stripeEvent('customer.subscription.deleted', subscription({ status: 'canceled', ended_at: Math.floor(t / 1000) }), previous);
+      stripeEvent(
+        'customer.subscription.deleted',
+        subscription({ status: 'canceled', ended_at: Math.floor(t / 1000) }),
+        previous,
+      );
       return;
     }
     const previous = { status };
@@ -217,7 +236,18 @@ function generateCustomer(
         subscription_item: null,
         start: Math.floor(t / 1000),
         end: Math.floor((t + 90 * DAY) / 1000),
-        source: { type: 'coupon', coupon: { id: 'SPRING20', object: 'coupon', percent_off: 20, amount_off: null, currency: null, duration: 'repeating', duration_in_months: 3 } },
+        source: {
+          type: 'coupon',
+          coupon: {
+            id: 'SPRING20',
+            object: 'coupon',
+            percent_off: 20,
+            amount_off: null,
+            currency: null,
+            duration: 'repeating',
+            duration_in_months: 3,
+          },
+        },
       });
       stripeEvent('customer.subscription.updated', subscription(), { discounts: [] });
     } else if (roll < 0.5) {
@@ -253,11 +283,17 @@ function generateCustomer(
       t += random.int(7, 40) * DAY;
       stripeEvent('charge.dispute.closed', dispute(random.chance(0.6) ? 'won' : 'lost'));
     } else if (roll < 0.62) {
-      stripeEvent('customer.subscription.updated', subscription({ cancel_at_period_end: true }), { cancel_at_period_end: false });
+      stripeEvent('customer.subscription.updated', subscription({ cancel_at_period_end: true }), {
+        cancel_at_period_end: false,
+      });
       t += random.int(5, 30) * DAY;
       const previous = { status };
       status = 'canceled';
-      stripeEvent('customer.subscription.deleted', subscription({ cancel_at_period_end: true, ended_at: Math.floor(t / 1000) }), previous);
+      stripeEvent(
+        'customer.subscription.deleted',
+        subscription({ cancel_at_period_end: true, ended_at: Math.floor(t / 1000) }),
+        previous,
+      );
       return;
     } else {
       charge(false);
@@ -265,10 +301,20 @@ function generateCustomer(
   }
 }
 
-function generateUser(random: SeededRandom, index: number, start: number, horizon: number, out: GeneratedEvent[]): void {
+function generateUser(
+  random: SeededRandom,
+  index: number,
+  start: number,
+  horizon: number,
+  out: GeneratedEvent[],
+): void {
   const anonymousId = `anon-${index.toString(36)}-${random.id(10)}`;
   const userId = random.chance(0.85) ? `u_${index.toString(36).padStart(6, '0')}` : null;
-  const persona = random.weighted<'buyer' | 'browser' | 'churner'>([['buyer', 45], ['browser', 35], ['churner', 20]]);
+  const persona = random.weighted<'buyer' | 'browser' | 'churner'>([
+    ['buyer', 45],
+    ['browser', 35],
+    ['churner', 20],
+  ]);
   let t = start + random.int(0, Math.max(1, Math.floor((horizon - start) / 2)));
   let counter = 0;
   const message = (fields: Record<string, unknown>) => {
@@ -299,9 +345,8 @@ function generateUser(random: SeededRandom, index: number, start: number, horizo
   });
   const activeUntil = persona === 'churner' ? t + random.int(5, 40) * DAY : horizon;
   const cadenceDays = persona === 'buyer' ? 4 : persona === 'browser' ? 7 : 3;
-  while (true) {
-    t += random.int(1, cadenceDays * 2) * DAY + random.int(0, DAY - 1);
-    if (t >= activeUntil || t >= horizon) break;
+  const nextActivity = () => t + random.int(1, cadenceDays * 2) * DAY + random.int(0, DAY - 1);
+  for (t = nextActivity(); t < activeUntil && t < horizon; t = nextActivity()) {
     const roll = random.next();
     if (persona === 'buyer' && roll < 0.35) {
       const revenue = random.int(20, 600) + random.int(0, 99) / 100;

@@ -36,7 +36,10 @@ export function offlineReportText(result: OfflineRunResult, stats: InputStats): 
       `${stats.errors.length} rejected; evaluated at ${new Date(result.at).toISOString()}`,
   );
   const customers = result.profiles.filter((profile) => profile.kind === 'customer').length;
-  out.push('', `Profiles: ${result.profiles.length} (${customers} customers, ${result.profiles.length - customers} users)`);
+  out.push(
+    '',
+    `Profiles: ${result.profiles.length} (${customers} customers, ${result.profiles.length - customers} users)`,
+  );
   for (const profile of result.profiles.slice(0, PROFILE_ROWS)) out.push(`  ${describeProfile(profile)}`);
   if (result.profiles.length > PROFILE_ROWS) {
     out.push(`  … ${result.profiles.length - PROFILE_ROWS} more (--json prints every profile)`);
@@ -48,7 +51,9 @@ export function offlineReportText(result: OfflineRunResult, stats: InputStats): 
       .filter(([, value]) => value !== null)
       .map(([field, value]) => `avg ${field} ${formatNumber(value as number)}`)
       .join(', ');
-    out.push(`  ${`${summary.family}/${summary.segment}`.padEnd(32)} ${String(summary.count).padStart(7)}  ${averages}`);
+    out.push(
+      `  ${`${summary.family}/${summary.segment}`.padEnd(32)} ${String(summary.count).padStart(7)}  ${averages}`,
+    );
   }
 
   out.push('', `Personas that would be sent to Mavera (${result.personas.length})`);

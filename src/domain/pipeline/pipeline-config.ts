@@ -19,7 +19,7 @@ export const pipelineConfigSchema = z
     reporting_currency: currencyCodeSchema.default('usd'),
     /** Major units of the reporting currency per major unit of each currency: `{ eur: 1.1, gbp: 1.27 }`. */
     fx_rates: z
-      .record(z.string().regex(/^[A-Za-z]{3}$/, 'an ISO-4217 code such as eur'), z.number().positive().finite())
+      .record(z.string().regex(/^[A-Za-z]{3}$/, 'an ISO-4217 code such as eur'), z.number().positive())
       .default({})
       .transform((rates) =>
         Object.fromEntries(Object.entries(rates).map(([code, rate]) => [normalizeCurrency(code), rate])),
@@ -37,7 +37,9 @@ export type PipelineConfigInput = z.input<typeof pipelineConfigSchema>;
 
 export class InvalidPipelineConfigError extends Error {
   constructor(readonly issues: readonly { readonly path: string; readonly message: string }[]) {
-    super(`invalid pipeline config:\n${issues.map((issue) => `  ${issue.path || '(root)'}: ${issue.message}`).join('\n')}`);
+    super(
+      `invalid pipeline config:\n${issues.map((issue) => `  ${issue.path || '(root)'}: ${issue.message}`).join('\n')}`,
+    );
     this.name = 'InvalidPipelineConfigError';
   }
 }

@@ -8,14 +8,7 @@ import type { EpochMs } from '../time.js';
  */
 
 export type SubscriptionStatus =
-  | 'active'
-  | 'past_due'
-  | 'trialing'
-  | 'incomplete'
-  | 'incomplete_expired'
-  | 'unpaid'
-  | 'canceled'
-  | 'paused';
+  'active' | 'past_due' | 'trialing' | 'incomplete' | 'incomplete_expired' | 'unpaid' | 'canceled' | 'paused';
 
 export type RecurringInterval = 'day' | 'week' | 'month' | 'year';
 
@@ -177,10 +170,4 @@ export interface DisputeFact extends FactBase {
 }
 
 export type StripeFact =
-  | CustomerFact
-  | SubscriptionFact
-  | DiscountFact
-  | InvoiceFact
-  | ChargeFact
-  | PaymentMethodFact
-  | DisputeFact;
+  CustomerFact | SubscriptionFact | DiscountFact | InvoiceFact | ChargeFact | PaymentMethodFact | DisputeFact;

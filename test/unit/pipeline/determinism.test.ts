@@ -22,7 +22,8 @@ function deliver<T>(items: readonly T[], sortKeys: readonly number[], duplicates
   const order = items.map((item, index) => ({ item, key: sortKeys[index] ?? 0, index }));
   for (const [n, pick] of duplicates.entries()) {
     const original = items[pick % items.length];
-    if (original !== undefined) order.push({ item: original, key: sortKeys[(pick + n) % sortKeys.length] ?? 0, index: -1 - n });
+    if (original !== undefined)
+      order.push({ item: original, key: sortKeys[(pick + n) % sortKeys.length] ?? 0, index: -1 - n });
   }
   return order.sort((a, b) => a.key - b.key || a.index - b.index).map((entry) => entry.item);
 }

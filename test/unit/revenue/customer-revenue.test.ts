@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { createPipeline, deriveProfile } from '../../../src/domain/pipeline/pipeline.js';
 import { parsePipelineConfig } from '../../../src/domain/pipeline/pipeline-config.js';
-import { applyStripeFact, createCustomerState, type CustomerState } from '../../../src/domain/revenue/customer-state.js';
+import {
+  applyStripeFact,
+  createCustomerState,
+  type CustomerState,
+} from '../../../src/domain/revenue/customer-state.js';
 import type { Discount, StripeFact, SubscriptionSnapshot } from '../../../src/domain/stripe/model.js';
 import { DAY, discount, item, recurringPrice, subscription, T0 } from '../stripe/builders.js';
 
@@ -50,10 +54,22 @@ describe('customer MRR movements', () => {
       subscriptionFact(t4, monthlyGold),
     ];
 
-    expect(revenueOf(facts, t0).movements).toEqual({ new: 16_667, expansion: 0, contraction: 0, churn: 0, reactivation: 0 });
+    expect(revenueOf(facts, t0).movements).toEqual({
+      new: 16_667,
+      expansion: 0,
+      contraction: 0,
+      churn: 0,
+      reactivation: 0,
+    });
     expect(revenueOf(facts, t1).mrr).toBe(22_667);
     const end = revenueOf(facts, t4);
-    expect(end.movements).toEqual({ new: 16_667, expansion: 6_000, contraction: 6_000, churn: 16_667, reactivation: 15_000 });
+    expect(end.movements).toEqual({
+      new: 16_667,
+      expansion: 6_000,
+      contraction: 6_000,
+      churn: 16_667,
+      reactivation: 15_000,
+    });
     expect(end.mrr).toBe(15_000);
     expect(end.status).toBe('active');
     expect(end.lastMovement).toEqual({ type: 'reactivation', amount: 15_000, at: t4 });
@@ -106,7 +122,14 @@ describe('customer MRR movements', () => {
 
   it('C5b: the end of a repeating discount is an expansion at that instant, with no event', () => {
     const end = T0 + 90 * DAY;
-    const half = discount({ id: 'di_half', percentOff: 50, duration: 'repeating', durationInMonths: 3, start: T0, end });
+    const half = discount({
+      id: 'di_half',
+      percentOff: 50,
+      duration: 'repeating',
+      durationInMonths: 3,
+      start: T0,
+      end,
+    });
     const discounted = subscription([item('si_1', recurringPrice(10_000, 'month'))], { discountIds: ['di_half'] });
     const facts = [subscriptionFact(T0, discounted, { discounts: [half] })];
     expect(revenueOf(facts, end - 1).mrr).toBe(5_000);
@@ -156,7 +179,9 @@ describe('customer MRR movements', () => {
   });
 
   it('a currency without a rate stays out of the reporting total and is named', () => {
-    const gbp = subscription([item('si_1', recurringPrice(1_000, 'month', 1, { currency: 'gbp' }))], { currency: 'gbp' });
+    const gbp = subscription([item('si_1', recurringPrice(1_000, 'month', 1, { currency: 'gbp' }))], {
+      currency: 'gbp',
+    });
     const revenue = revenueOf([subscriptionFact(T0, gbp)], T0);
     expect(revenue.mrr).toBe(0);
     expect(revenue.mrrByCurrency).toEqual({ gbp: 1_000 });
@@ -164,12 +189,18 @@ describe('customer MRR movements', () => {
   });
 
   it('an FX rate change re-values history without creating a movement', () => {
-    const eur = subscription([item('si_1', recurringPrice(10_000, 'month', 1, { currency: 'eur' }))], { currency: 'eur' });
+    const eur = subscription([item('si_1', recurringPrice(10_000, 'month', 1, { currency: 'eur' }))], {
+      currency: 'eur',
+    });
     const facts = [subscriptionFact(T0, eur)];
     const state = createCustomerState('cus_test');
     for (const fact of facts) applyStripeFact(state, fact);
     const at110 = deriveProfile(pipeline, state, T0 + DAY).revenue;
-    const at120 = deriveProfile(createPipeline(parsePipelineConfig({ fx_rates: { eur: 1.2 } })), state, T0 + DAY).revenue;
+    const at120 = deriveProfile(
+      createPipeline(parsePipelineConfig({ fx_rates: { eur: 1.2 } })),
+      state,
+      T0 + DAY,
+    ).revenue;
     expect(at110?.movements).toEqual({ new: 11_000, expansion: 0, contraction: 0, churn: 0, reactivation: 0 });
     expect(at120?.movements).toEqual({ new: 12_000, expansion: 0, contraction: 0, churn: 0, reactivation: 0 });
   });
@@ -178,7 +209,11 @@ describe('customer MRR movements', () => {
     const a = subscription([item('si_a', recurringPrice(1_000, 'month'))], { id: 'sub_a' });
     const b = subscription([item('si_b', recurringPrice(2_000, 'month'))], { id: 'sub_b' });
     const revenue = revenueOf(
-      [subscriptionFact(T0, a), subscriptionFact(T0, b), subscriptionFact(T0 + DAY, { ...a, status: 'canceled' }, { deleted: true })],
+      [
+        subscriptionFact(T0, a),
+        subscriptionFact(T0, b),
+        subscriptionFact(T0 + DAY, { ...a, status: 'canceled' }, { deleted: true }),
+      ],
       T0 + DAY,
     );
     expect(revenue.movements).toEqual({ new: 3_000, expansion: 0, contraction: 1_000, churn: 0, reactivation: 0 });
@@ -189,9 +224,21 @@ describe('customer MRR movements', () => {
 describe('at-least-once, unordered delivery', () => {
   const base = subscription([item('si_1', recurringPrice(1_000, 'month'), 1)]);
   const v1 = subscriptionFact(T0, base, { eventId: 'evt_v1' });
-  const v2 = subscriptionFact(T0 + DAY, { ...base, items: [item('si_1', recurringPrice(1_000, 'month'), 3)] }, { eventId: 'evt_v2' });
-  const deleted = subscriptionFact(T0 + 2 * DAY, { ...base, status: 'canceled' }, { deleted: true, eventId: 'evt_del' });
-  const lateUpdate = subscriptionFact(T0 + 3 * DAY, { ...base, items: [item('si_1', recurringPrice(1_000, 'month'), 9)] }, { eventId: 'evt_late' });
+  const v2 = subscriptionFact(
+    T0 + DAY,
+    { ...base, items: [item('si_1', recurringPrice(1_000, 'month'), 3)] },
+    { eventId: 'evt_v2' },
+  );
+  const deleted = subscriptionFact(
+    T0 + 2 * DAY,
+    { ...base, status: 'canceled' },
+    { deleted: true, eventId: 'evt_del' },
+  );
+  const lateUpdate = subscriptionFact(
+    T0 + 3 * DAY,
+    { ...base, items: [item('si_1', recurringPrice(1_000, 'month'), 9)] },
+    { eventId: 'evt_late' },
+  );
 
   it('a duplicate event is a no-op', () => {
     const state = createCustomerState('cus_test');
