@@ -8,13 +8,12 @@ import type { StripeFact } from '../stripe/model.js';
 import type { EpochMs } from '../time.js';
 import {
   applySegmentMessageToState,
+  advanceEntity,
   applyStripeFactToState,
   createCustomerState,
   createUserState,
-  customerStateKey,
   deriveProfile,
   userStateKey,
-  type EntityState,
   type Pipeline,
   type UserState,
 } from './pipeline.js';
@@ -42,31 +41,52 @@ export interface OfflineRunResult {
   readonly personas: readonly PersonaPlan[];
 }
 
+export interface EntityStatesOptions {
+  /**
+   * Advance each touched entity to the stream time (the newest event time seen so far), as the processor does with
+   * its partition watermark: bounded memory for in-order streams. Off for `simulate`, whose input may come in any
+   * order: there every event, however late, is still deduplicated and windowed.
+   */
+  readonly advanceWithStreamTime?: boolean;
+}
+
 /** Holds the entity states of an offline run: the same reducer the processor drives, without Kafka. */
 export class EntityStates {
-  readonly states = new Map<string, EntityState>();
+  readonly customers = new Map<string, CustomerState>();
+  readonly users = new Map<string, UserState>();
   private newestEventAt = Number.NEGATIVE_INFINITY;
+  private readonly advance: boolean;
 
-  constructor(private readonly pipeline: Pipeline) {}
+  constructor(
+    private readonly pipeline: Pipeline,
+    options: EntityStatesOptions = {},
+  ) {
+    this.advance = options.advanceWithStreamTime ?? false;
+  }
+
+  get size(): number {
+    return this.customers.size + this.users.size;
+  }
 
   apply(input: DomainInput): boolean {
     if (input.source === 'segment') {
-      const key = userStateKey(input.message.entityKey);
-      let state = this.states.get(key) as UserState | undefined;
+      const message = input.message;
+      let state = this.users.get(message.entityKey);
       if (state === undefined) {
-        state = createUserState(key);
-        this.states.set(key, state);
+        state = createUserState(userStateKey(message.entityKey));
+        this.users.set(message.entityKey, state);
       }
-      if (input.message.timestamp > this.newestEventAt) this.newestEventAt = input.message.timestamp;
-      return applySegmentMessageToState(this.pipeline, state, input.message);
+      if (message.timestamp > this.newestEventAt) this.newestEventAt = message.timestamp;
+      const changed = applySegmentMessageToState(this.pipeline, state, message);
+      if (this.advance) advanceEntity(this.pipeline, state, this.newestEventAt);
+      return changed;
     }
     let changed = false;
     for (const fact of input.facts) {
-      const key = customerStateKey(fact.customerId);
-      let state = this.states.get(key) as CustomerState | undefined;
+      let state = this.customers.get(fact.customerId);
       if (state === undefined) {
         state = createCustomerState(fact.customerId);
-        this.states.set(key, state);
+        this.customers.set(fact.customerId, state);
       }
       if (fact.at > this.newestEventAt) this.newestEventAt = fact.at;
       if (applyStripeFactToState(state, fact)) changed = true;
@@ -79,9 +99,12 @@ export class EntityStates {
     return Number.isFinite(this.newestEventAt) ? this.newestEventAt : undefined;
   }
 
+  /** Every entity's profile as of `at`, ordered by profile key. */
   profiles(at: EpochMs): Profile[] {
-    const keys = [...this.states.keys()].sort();
-    return keys.map((key) => deriveProfile(this.pipeline, this.states.get(key) as EntityState, at));
+    const profiles: Profile[] = [];
+    for (const state of this.customers.values()) profiles.push(deriveProfile(this.pipeline, state, at));
+    for (const state of this.users.values()) profiles.push(deriveProfile(this.pipeline, state, at));
+    return profiles.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 }
 

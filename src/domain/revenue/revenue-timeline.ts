@@ -2,7 +2,16 @@ import { convertMinor, type CurrencyCode, type FxRates } from '../money/currency
 import type { CustomerRevenue, MovementType } from '../profile/model.js';
 import type { Discount, SubscriptionSnapshot } from '../stripe/model.js';
 import type { EpochMs } from '../time.js';
-import { discountLookup, type CustomerState, type SubscriptionHistory } from './customer-state.js';
+import { unpackBody } from './subscription-body.js';
+import {
+  discountLookup,
+  versionAt,
+  versionBodyIndex,
+  versionCount,
+  versionIsDeletion,
+  type CustomerState,
+  type SubscriptionHistory,
+} from './customer-state.js';
 
 /** What the MRR rules say about one subscription snapshot at one instant (see src/domain/stripe). */
 export interface SubscriptionValue {
@@ -33,6 +42,8 @@ export interface RevenueContext {
 
 interface Cursor {
   readonly history: SubscriptionHistory;
+  /** Bodies decoded so far during this evaluation, by body index. */
+  readonly decoded: (SubscriptionSnapshot | undefined)[];
   /** Index of the version in force at the current step, -1 before the first. */
   index: number;
   value: SubscriptionValue | null;
@@ -56,7 +67,7 @@ const NO_FLAGS: SubscriptionValue['flags'] = {
  */
 export function customerRevenue(state: CustomerState, context: RevenueContext, at: EpochMs): CustomerRevenue {
   const lookup = discountLookup(state);
-  const cursors: Cursor[] = state.subscriptions.map((history) => ({ history, index: -1, value: null }));
+  const cursors: Cursor[] = state.subscriptions.map((history) => ({ history, decoded: [], index: -1, value: null }));
   const baselineUntil = truncationBaseline(state.subscriptions);
 
   const movements: Record<MovementType, number> = { new: 0, expansion: 0, contraction: 0, churn: 0, reactivation: 0 };
@@ -72,12 +83,11 @@ export function customerRevenue(state: CustomerState, context: RevenueContext, a
     byCurrency = {};
     for (const cursor of cursors) {
       advanceCursor(cursor, t);
-      const version = cursor.index >= 0 ? cursor.history.versions[cursor.index] : undefined;
-      if (version === undefined || version.deleted) {
+      if (cursor.index < 0 || versionIsDeletion(cursor.history, cursor.index)) {
         cursor.value = null;
         continue;
       }
-      const value = context.valueSubscription(version.snapshot, lookup, t);
+      const value = context.valueSubscription(snapshotOf(cursor, state.customerId), lookup, t);
       cursor.value = value;
       if (value.total !== 0) byCurrency[value.currency] = (byCurrency[value.currency] ?? 0) + value.total;
     }
@@ -118,6 +128,16 @@ export function customerRevenue(state: CustomerState, context: RevenueContext, a
   };
 }
 
+function snapshotOf(cursor: Cursor, customerId: string): SubscriptionSnapshot {
+  const bodyIndex = versionBodyIndex(cursor.history, cursor.index);
+  let snapshot = cursor.decoded[bodyIndex];
+  if (snapshot === undefined) {
+    snapshot = unpackBody(cursor.history, bodyIndex, cursor.history.id, customerId);
+    cursor.decoded[bodyIndex] = snapshot;
+  }
+  return snapshot;
+}
+
 function classify(previous: number, next: number, everPaid: boolean): MovementType {
   if (previous === 0) return everPaid ? 'reactivation' : 'new';
   if (next === 0) return 'churn';
@@ -126,16 +146,18 @@ function classify(previous: number, next: number, everPaid: boolean): MovementTy
 
 /** Moves the cursor to the last version at or before `t`. */
 function advanceCursor(cursor: Cursor, t: EpochMs): void {
-  const versions = cursor.history.versions;
-  while (cursor.index + 1 < versions.length && (versions[cursor.index + 1] as { at: EpochMs }).at <= t) cursor.index++;
+  const count = versionCount(cursor.history);
+  while (cursor.index + 1 < count && versionAt(cursor.history, cursor.index + 1) <= t) cursor.index++;
 }
 
 /** The next instant after `after` (and not after `until`) at which some subscription's value may change. */
 function nextStep(cursors: readonly Cursor[], after: EpochMs, until: EpochMs): EpochMs | null {
   let next = Number.POSITIVE_INFINITY;
   for (const cursor of cursors) {
-    const upcoming = cursor.history.versions[cursor.index + 1];
-    if (upcoming !== undefined && upcoming.at > after && upcoming.at < next) next = upcoming.at;
+    if (cursor.index + 1 < versionCount(cursor.history)) {
+      const upcoming = versionAt(cursor.history, cursor.index + 1);
+      if (upcoming > after && upcoming < next) next = upcoming;
+    }
     const breakpoint = cursor.value?.nextBreakpoint ?? null;
     if (breakpoint !== null && breakpoint > after && breakpoint < next) next = breakpoint;
   }
@@ -146,8 +168,9 @@ function nextStep(cursors: readonly Cursor[], after: EpochMs, until: EpochMs): E
 function truncationBaseline(histories: readonly SubscriptionHistory[]): EpochMs {
   let baseline = Number.NEGATIVE_INFINITY;
   for (const history of histories) {
-    const first = history.versions[0];
-    if (history.truncated && first !== undefined && first.at > baseline) baseline = first.at;
+    if (history.truncated && versionCount(history) > 0 && versionAt(history, 0) > baseline) {
+      baseline = versionAt(history, 0);
+    }
   }
   return baseline;
 }
