@@ -13,7 +13,10 @@ import type {
   SubscriptionSnapshot,
 } from '../stripe/model.js';
 import type { EpochMs } from '../time.js';
+import { appended, EMPTY, replaced } from './exact-arrays.js';
 import { internPackedBody, type PackedBody } from './subscription-body.js';
+
+const EMPTY_NUMBERS: readonly number[] = EMPTY;
 
 /**
  * Everything the core keeps about one Stripe customer. Every part is a set of facts ordered by
@@ -26,13 +29,14 @@ export interface CustomerState {
   lastEventAt: EpochMs;
   customer: CustomerRecord | null;
   /** Sorted by subscription id. */
-  subscriptions: SubscriptionHistory[];
-  discounts: DiscountRecord[];
-  paymentMethods: PaymentMethodRecord[];
+  subscriptions: readonly SubscriptionHistory[];
+  discounts: readonly DiscountRecord[];
+  /** Ascending by version. */
+  paymentMethods: readonly PaymentMethodRecord[];
   lastCharge: ChargeRecord | null;
   /** FNV-1a hashes of failed charges' ids (bounded). */
-  failedCharges: number[];
-  disputes: DisputeRecord[];
+  failedCharges: readonly number[];
+  disputes: readonly DisputeRecord[];
 }
 
 /**
@@ -61,7 +65,7 @@ export interface SubscriptionHistory {
    * Versions ascending, as flat triples (event time, order, body): order = rank × 2³² + event-id hash, body indexes
    * `bodies`. The history ends at the first deletion (rank DELETE).
    */
-  versions: number[];
+  versions: readonly number[];
   /** Distinct packed bodies the versions point at, and the strings/prices/id lists they refer to. */
   bodies: PackedBody[];
   refs: unknown[];
@@ -99,7 +103,8 @@ export interface DiscountRecord extends Versioned {
 }
 
 export interface PaymentMethodRecord extends Versioned {
-  readonly id: string;
+  /** FNV-1a hash of the payment method id. */
+  readonly idHash: number;
   readonly cardCountry: string | null;
   readonly billingCountry: string | null;
   readonly detached: boolean;
@@ -111,7 +116,8 @@ export interface ChargeRecord extends Versioned {
 }
 
 export interface DisputeRecord extends Versioned {
-  readonly id: string;
+  /** FNV-1a hash of the dispute id. */
+  readonly idHash: number;
   readonly status: DisputeStatus;
 }
 
@@ -134,12 +140,12 @@ export function createCustomerState(customerId: string): CustomerState {
     customerId,
     lastEventAt: Number.NEGATIVE_INFINITY,
     customer: null,
-    subscriptions: [],
-    discounts: [],
-    paymentMethods: [],
+    subscriptions: EMPTY,
+    discounts: EMPTY,
+    paymentMethods: EMPTY,
     lastCharge: null,
-    failedCharges: [],
-    disputes: [],
+    failedCharges: EMPTY,
+    disputes: EMPTY,
   };
 }
 
@@ -233,8 +239,8 @@ function findOrInsertSubscription(state: CustomerState, id: string): Subscriptio
   }
   const found = subs[lo];
   if (found !== undefined && found.id === id) return found;
-  const created: SubscriptionHistory = { id, versions: [], bodies: [], refs: [], truncated: false };
-  subs.splice(lo, 0, created);
+  const created: SubscriptionHistory = { id, versions: EMPTY_NUMBERS, bodies: [], refs: [], truncated: false };
+  state.subscriptions = [...subs.slice(0, lo), created, ...subs.slice(lo)];
   return created;
 }
 
@@ -276,16 +282,18 @@ function compareTriple(versions: readonly number[], offset: number, at: EpochMs,
 function dropUnreferencedBodies(history: SubscriptionHistory): void {
   const remap = new Map<number, number>();
   const bodies: PackedBody[] = [];
-  for (let offset = 2; offset < history.versions.length; offset += VERSION_STRIDE) {
-    const old = history.versions[offset] as number;
+  const versions = history.versions.slice();
+  for (let offset = 2; offset < versions.length; offset += VERSION_STRIDE) {
+    const old = versions[offset] as number;
     let mapped = remap.get(old);
     if (mapped === undefined) {
       mapped = bodies.length;
       remap.set(old, mapped);
       bodies.push(history.bodies[old] as PackedBody);
     }
-    history.versions[offset] = mapped;
+    versions[offset] = mapped;
   }
+  history.versions = versions;
   history.bodies = bodies;
 }
 
@@ -299,25 +307,17 @@ function upsertDiscount(
   const index = records.findIndex((record) => record.discount.id === discount.id);
   const existing = index >= 0 ? records[index] : undefined;
   if (existing === undefined) {
-    records.push({ at: version.at, rank: version.rank, tie: version.tie, discount, removedAt });
-    if (records.length > CUSTOMER_STATE_LIMITS.discounts) {
-      records.sort(compareVersions);
-      records.shift();
-    }
+    const record = { at: version.at, rank: version.rank, tie: version.tie, discount, removedAt };
+    state.discounts = appended(records, record, CUSTOMER_STATE_LIMITS.discounts, compareVersions);
     return true;
   }
   const mergedRemovedAt = earliest(existing.removedAt, removedAt);
   const newer = isNewer(version, existing);
   if (!newer && mergedRemovedAt === existing.removedAt) return false;
-  records[index] = newer
+  const record = newer
     ? { at: version.at, rank: version.rank, tie: version.tie, discount, removedAt: mergedRemovedAt }
-    : {
-        at: existing.at,
-        rank: existing.rank,
-        tie: existing.tie,
-        discount: existing.discount,
-        removedAt: mergedRemovedAt,
-      };
+    : { at: existing.at, rank: existing.rank, tie: existing.tie, discount: existing.discount, removedAt: mergedRemovedAt };
+  state.discounts = replaced(records, index, record);
   return true;
 }
 
@@ -342,8 +342,7 @@ function applyCharge(state: CustomerState, fact: ChargeFact): boolean {
   if (fact.status === 'failed') {
     const hash = fnv1a32(fact.chargeId);
     if (state.failedCharges.includes(hash)) return false;
-    state.failedCharges.push(hash);
-    if (state.failedCharges.length > CUSTOMER_STATE_LIMITS.failedCharges) state.failedCharges.shift();
+    state.failedCharges = appended(state.failedCharges, hash, CUSTOMER_STATE_LIMITS.failedCharges);
     return true;
   }
   if (fact.status !== 'succeeded' || (fact.cardCountry === null && fact.billingCountry === null)) return false;
@@ -362,7 +361,8 @@ function applyCharge(state: CustomerState, fact: ChargeFact): boolean {
 function applyPaymentMethod(state: CustomerState, fact: PaymentMethodFact): boolean {
   const version = versionOf(fact.eventId, fact.at, fact.detached ? RANK_DELETE : RANK_UPDATE);
   const records = state.paymentMethods;
-  const index = records.findIndex((record) => record.id === fact.paymentMethodId);
+  const idHash = fnv1a32(fact.paymentMethodId);
+  const index = records.findIndex((record) => record.idHash === idHash);
   const existing = index >= 0 ? records[index] : undefined;
   // A detachment is final for that payment method, like a subscription deletion.
   if (existing !== undefined && (existing.detached || !isNewer(version, existing))) return false;
@@ -370,44 +370,36 @@ function applyPaymentMethod(state: CustomerState, fact: PaymentMethodFact): bool
     at: version.at,
     rank: version.rank,
     tie: version.tie,
-    id: fact.paymentMethodId,
+    idHash,
     cardCountry: fact.cardCountry,
     billingCountry: fact.billingCountry,
     detached: fact.detached,
   };
-  if (existing === undefined) {
-    records.push(record);
-    records.sort(compareVersions);
-    if (records.length > CUSTOMER_STATE_LIMITS.paymentMethods) records.shift();
-  } else {
-    records[index] = record;
-    records.sort(compareVersions);
-  }
+  state.paymentMethods =
+    existing === undefined
+      ? appended(records, record, CUSTOMER_STATE_LIMITS.paymentMethods, compareVersions)
+      : replaced(records, index, record, compareVersions);
   return true;
 }
 
 function applyDispute(state: CustomerState, fact: DisputeFact): boolean {
   const version = versionOf(fact.eventId, fact.at, RANK_UPDATE);
   const records = state.disputes;
-  const index = records.findIndex((record) => record.id === fact.disputeId);
+  const idHash = fnv1a32(fact.disputeId);
+  const index = records.findIndex((record) => record.idHash === idHash);
   const existing = index >= 0 ? records[index] : undefined;
   if (existing !== undefined && !isNewer(version, existing)) return false;
   const record: DisputeRecord = {
     at: version.at,
     rank: version.rank,
     tie: version.tie,
-    id: fact.disputeId,
+    idHash,
     status: fact.status,
   };
-  if (existing === undefined) {
-    records.push(record);
-    if (records.length > CUSTOMER_STATE_LIMITS.disputes) {
-      records.sort(compareVersions);
-      records.shift();
-    }
-  } else {
-    records[index] = record;
-  }
+  state.disputes =
+    existing === undefined
+      ? appended(records, record, CUSTOMER_STATE_LIMITS.disputes, compareVersions)
+      : replaced(records, index, record);
   return true;
 }
 

@@ -6,8 +6,12 @@ import { internPrice, samePrice, sameIds } from './price-pool.js';
  * stored once per subscription in `refs`. A body costs ~100 bytes instead of ~300 as objects, and equal bodies
  * (renewals, active → past_due → active) are stored once. Decoded back into a SubscriptionSnapshot only to be valued.
  *
- * Layout: status, flags, created, cancelAt, canceledAt, endedAt, trialEnd (NaN = null), currency ref, discount-ids ref,
- * item count, then per item: item-id ref, price ref, quantity, discount-ids ref.
+ * Layout (refs are < 2¹⁶, several packed into one double, exact below 2⁵³):
+ *   [0] status + 8·flags + 32·presence + 512·item count   (presence: which of cancelAt, canceledAt, endedAt, trialEnd follow)
+ *   [1] created
+ *   [2] currency ref + 2¹⁶·discount-ids ref
+ *   the present optional instants, in that order
+ *   per item: item-id ref + 2¹⁶·discount-ids ref + 2³²·price ref, then quantity
  */
 export type PackedBody = number[];
 
@@ -28,8 +32,9 @@ const STATUSES: readonly SubscriptionStatus[] = [
 ];
 const FLAG_CANCEL_AT_PERIOD_END = 1;
 const FLAG_PAUSE_COLLECTION = 2;
-const HEADER = 10;
-const ITEM_STRIDE = 4;
+const REF_UNIT = 2 ** 16;
+const MAX_REFS = REF_UNIT;
+const OPTIONAL_INSTANTS = 4;
 const EMPTY_IDS: readonly string[] = Object.freeze([]);
 
 /** Index of `snapshot`'s packed body in `table`, appended when no equal body is there. */
@@ -50,60 +55,67 @@ export function unpackBody(
 ): SubscriptionSnapshot {
   const body = table.bodies[index] as PackedBody;
   const refs = table.refs;
+  const head = body[0] as number;
+  const status = head % 8;
+  const flags = Math.floor(head / 8) % 4;
+  const presence = Math.floor(head / 32) % 16;
+  const itemCount = Math.floor(head / 512);
+  const instants: (number | null)[] = [];
+  let offset = 3;
+  for (let bit = 0; bit < OPTIONAL_INSTANTS; bit++) {
+    instants.push((presence & (1 << bit)) !== 0 ? (body[offset++] as number) : null);
+  }
   const items: SubscriptionItem[] = [];
-  const count = body[9] as number;
-  for (let i = 0; i < count; i++) {
-    const offset = HEADER + i * ITEM_STRIDE;
+  for (let i = 0; i < itemCount; i++) {
+    const word = body[offset++] as number;
     items.push({
-      id: refs[body[offset] as number] as string,
-      price: refs[body[offset + 1] as number] as Price,
-      quantity: body[offset + 2] as number,
-      discountIds: refs[body[offset + 3] as number] as readonly string[],
+      id: refs[word % REF_UNIT] as string,
+      price: refs[Math.floor(word / REF_UNIT / REF_UNIT)] as Price,
+      quantity: body[offset++] as number,
+      discountIds: refs[Math.floor(word / REF_UNIT) % REF_UNIT] as readonly string[],
       currentPeriodStart: null,
       currentPeriodEnd: null,
     });
   }
-  const flags = body[1] as number;
+  const refsWord = body[2] as number;
   return {
     id: subscriptionId,
     customerId,
-    status: STATUSES[body[0] as number] as SubscriptionStatus,
-    currency: refs[body[7] as number] as string,
-    created: body[2] as number,
+    status: STATUSES[status] as SubscriptionStatus,
+    currency: refs[refsWord % REF_UNIT] as string,
+    created: body[1] as number,
     items,
-    discountIds: refs[body[8] as number] as readonly string[],
+    discountIds: refs[Math.floor(refsWord / REF_UNIT)] as readonly string[],
     cancelAtPeriodEnd: (flags & FLAG_CANCEL_AT_PERIOD_END) !== 0,
-    cancelAt: nullable(body[3] as number),
-    canceledAt: nullable(body[4] as number),
-    endedAt: nullable(body[5] as number),
+    cancelAt: instants[0] ?? null,
+    canceledAt: instants[1] ?? null,
+    endedAt: instants[2] ?? null,
     pauseCollection: (flags & FLAG_PAUSE_COLLECTION) !== 0,
-    trialEnd: nullable(body[6] as number),
+    trialEnd: instants[3] ?? null,
   };
 }
 
 function pack(table: BodyTable, snapshot: SubscriptionSnapshot): PackedBody {
-  // Sized up front: V8 gives a pushed-to array spare capacity, which would double a small body's size.
-  const packed: PackedBody = new Array<number>(HEADER + snapshot.items.length * ITEM_STRIDE);
-  packed[0] = STATUSES.indexOf(snapshot.status);
-  packed[1] =
-    (snapshot.cancelAtPeriodEnd ? FLAG_CANCEL_AT_PERIOD_END : 0) |
-    (snapshot.pauseCollection ? FLAG_PAUSE_COLLECTION : 0);
-  packed[2] = snapshot.created;
-  packed[3] = orNaN(snapshot.cancelAt);
-  packed[4] = orNaN(snapshot.canceledAt);
-  packed[5] = orNaN(snapshot.endedAt);
-  packed[6] = orNaN(snapshot.trialEnd);
-  packed[7] = refOf(table, (ref) => ref === snapshot.currency, snapshot.currency);
-  packed[8] = idsRef(table, snapshot.discountIds);
-  packed[9] = snapshot.items.length;
-  snapshot.items.forEach((item, i) => {
-    const offset = HEADER + i * ITEM_STRIDE;
-    packed[offset] = refOf(table, (ref) => ref === item.id, item.id);
-    packed[offset + 1] = refOf(table, (ref) => isPrice(ref) && samePrice(ref, item.price), item.price, internPrice);
-    packed[offset + 2] = item.quantity;
-    packed[offset + 3] = idsRef(table, item.discountIds);
+  const optional = [snapshot.cancelAt, snapshot.canceledAt, snapshot.endedAt, snapshot.trialEnd];
+  let presence = 0;
+  optional.forEach((instant, bit) => {
+    if (instant !== null) presence |= 1 << bit;
   });
-  return packed;
+  const flags =
+    (snapshot.cancelAtPeriodEnd ? FLAG_CANCEL_AT_PERIOD_END : 0) | (snapshot.pauseCollection ? FLAG_PAUSE_COLLECTION : 0);
+  const words: number[] = [
+    STATUSES.indexOf(snapshot.status) + 8 * flags + 32 * presence + 512 * snapshot.items.length,
+    snapshot.created,
+    refOf(table, (ref) => ref === snapshot.currency, snapshot.currency) + REF_UNIT * idsRef(table, snapshot.discountIds),
+  ];
+  for (const instant of optional) if (instant !== null) words.push(instant);
+  for (const item of snapshot.items) {
+    const itemRef = refOf(table, (ref) => ref === item.id, item.id);
+    const priceIndex = refOf(table, (ref) => isPrice(ref) && samePrice(ref, item.price), item.price, internPrice);
+    words.push(itemRef + REF_UNIT * idsRef(table, item.discountIds) + REF_UNIT * REF_UNIT * priceIndex, item.quantity);
+  }
+  // Copied to exact length: V8 gives a pushed-to array spare capacity, which would double a small body's size.
+  return words.slice();
 }
 
 function isPrice(ref: unknown): ref is Price {
@@ -128,6 +140,7 @@ function refOf<T>(
 ): number {
   const index = table.refs.findIndex(matches);
   if (index >= 0) return index;
+  if (table.refs.length >= MAX_REFS) throw new RangeError('a subscription refers to more than 65,536 distinct values');
   table.refs = [...table.refs, store(value)];
   return table.refs.length - 1;
 }
@@ -140,12 +153,4 @@ function samePacked(a: PackedBody, b: PackedBody): boolean {
     if (x !== y && !(Number.isNaN(x) && Number.isNaN(y))) return false;
   }
   return true;
-}
-
-function orNaN(value: number | null): number {
-  return value ?? Number.NaN;
-}
-
-function nullable(value: number): number | null {
-  return Number.isNaN(value) ? null : value;
 }

@@ -1,0 +1,72 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { internPackedBody, unpackBody, type BodyTable } from '../../../src/domain/revenue/subscription-body.js';
+import type { SubscriptionSnapshot, SubscriptionStatus } from '../../../src/domain/stripe/model.js';
+import { item, recurringPrice, subscription, T0 } from '../stripe/builders.js';
+
+const statuses: SubscriptionStatus[] = ['active', 'past_due', 'trialing', 'incomplete', 'incomplete_expired', 'unpaid', 'canceled', 'paused'];
+const instant = fc.option(fc.integer({ min: 0, max: 4_000_000_000_000 }), { nil: null });
+
+const snapshotArbitrary: fc.Arbitrary<SubscriptionSnapshot> = fc
+  .record({
+    status: fc.constantFrom(...statuses),
+    cancelAtPeriodEnd: fc.boolean(),
+    pauseCollection: fc.boolean(),
+    cancelAt: instant,
+    canceledAt: instant,
+    endedAt: instant,
+    trialEnd: instant,
+    currency: fc.constantFrom('usd', 'eur', 'jpy'),
+    discountIds: fc.array(fc.constantFrom('di_a', 'di_b', 'di_c'), { maxLength: 2 }),
+    items: fc.array(
+      fc.record({
+        id: fc.constantFrom('si_1', 'si_2', 'si_3'),
+        amount: fc.integer({ min: 0, max: 1_000_000 }),
+        interval: fc.constantFrom('day' as const, 'week' as const, 'month' as const, 'year' as const),
+        quantity: fc.integer({ min: 0, max: 10_000 }),
+        discountIds: fc.array(fc.constantFrom('di_x', 'di_y'), { maxLength: 2 }),
+      }),
+      { maxLength: 4 },
+    ),
+  })
+  .map((r) =>
+    subscription(
+      r.items.map((i) => item(i.id, recurringPrice(i.amount, i.interval, 1, { id: `price_${i.amount}_${i.interval}` }), i.quantity, i.discountIds)),
+      {
+        status: r.status,
+        cancelAtPeriodEnd: r.cancelAtPeriodEnd,
+        pauseCollection: r.pauseCollection,
+        cancelAt: r.cancelAt,
+        canceledAt: r.canceledAt,
+        endedAt: r.endedAt,
+        trialEnd: r.trialEnd,
+        currency: r.currency,
+        discountIds: r.discountIds,
+        created: T0,
+      },
+    ),
+  );
+
+describe('packed subscription bodies', () => {
+  it('unpack(pack(snapshot)) gives back everything the MRR rules read', () => {
+    fc.assert(
+      fc.property(fc.array(snapshotArbitrary, { minLength: 1, maxLength: 6 }), (snapshots) => {
+        const table: BodyTable = { bodies: [], refs: [] };
+        const indexes = snapshots.map((snapshot) => internPackedBody(table, snapshot));
+        snapshots.forEach((snapshot, i) => {
+          expect(unpackBody(table, indexes[i]!, snapshot.id, snapshot.customerId)).toEqual(snapshot);
+        });
+      }),
+    );
+  });
+
+  it('an equal body is stored once', () => {
+    const table: BodyTable = { bodies: [], refs: [] };
+    const active = subscription([item('si_1', recurringPrice(1_000, 'month'), 2)]);
+    const pastDue = { ...active, status: 'past_due' as const };
+    expect(internPackedBody(table, active)).toBe(0);
+    expect(internPackedBody(table, pastDue)).toBe(1);
+    expect(internPackedBody(table, { ...active })).toBe(0);
+    expect(table.bodies).toHaveLength(2);
+  });
+});
