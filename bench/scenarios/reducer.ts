@@ -57,7 +57,9 @@ export function runReducerScenario(options: ReducerOptions, log: (line: string) 
   let eventCount = 0;
   for (const record of records) eventCount += decodeRawInput(JSON.parse(record.text), record.at).inputs.length;
   const parseSeconds = (performance.now() - parseStarted) / 1000;
-  log(`reducer: ${eventCount} events parsed and decoded (${formatRate(eventCount / parseSeconds)}); applying ${options.runs}×`);
+  log(
+    `reducer: ${eventCount} events parsed and decoded (${formatRate(eventCount / parseSeconds)}); applying ${options.runs}×`,
+  );
 
   const applyRates: number[] = [];
   const deriveRates: number[] = [];
@@ -126,7 +128,10 @@ function retainedBytes(
   return { bytes, entities };
 }
 
-function buildStates(pipeline: Pipeline, records: readonly { readonly at: number; readonly text: string }[]): EntityStates {
+function buildStates(
+  pipeline: Pipeline,
+  records: readonly { readonly at: number; readonly text: string }[],
+): EntityStates {
   const states = new EntityStates(pipeline, { advanceWithStreamTime: true });
   for (const record of records) {
     for (const input of decodeRawInput(JSON.parse(record.text), record.at).inputs) states.apply(input);

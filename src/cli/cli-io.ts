@@ -43,3 +43,9 @@ export function parseAtOption(value: string | undefined): number | undefined {
   }
   return at;
 }
+
+/** An environment variable's value; blank counts as unset (as in src/config/env.ts). */
+export function envValue(io: CliIo, name: string): string | undefined {
+  const value = io.env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}

@@ -4,7 +4,7 @@ import { generateTraffic } from '../../demo/traffic-generator.js';
 import { runOffline, type DomainInput } from '../../domain/pipeline/offline-run.js';
 import { createPipeline } from '../../domain/pipeline/pipeline.js';
 import { decodeRawInput } from '../../sources/raw-input.js';
-import { UsageError } from '../cli-io.js';
+import { envValue, UsageError } from '../cli-io.js';
 import type { Command } from './command.js';
 import { offlineReportText } from './offline-report.js';
 
@@ -38,8 +38,8 @@ export const demoCommand: Command = {
       months: positiveInt('months', values.months, 6),
       start: DEMO_START,
     };
-    const config = await loadPipelineConfig(io.env['PIPELINE_CONFIG'], {
-      reportingCurrency: io.env['REPORTING_CURRENCY'],
+    const config = await loadPipelineConfig(envValue(io, 'PIPELINE_CONFIG'), {
+      reportingCurrency: envValue(io, 'REPORTING_CURRENCY'),
     });
     const pipeline = createPipeline({ ...config, fx_rates: { eur: 1.08, jpy: 0.0067, ...config.fx_rates } });
     const started = io.now();

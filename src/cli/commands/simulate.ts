@@ -3,7 +3,7 @@ import { loadPipelineConfig } from '../../config/pipeline-file.js';
 import { runOffline, type DomainInput } from '../../domain/pipeline/offline-run.js';
 import { createPipeline } from '../../domain/pipeline/pipeline.js';
 import { decodeRawInput } from '../../sources/raw-input.js';
-import { parseAtOption, UsageError } from '../cli-io.js';
+import { envValue, parseAtOption, UsageError } from '../cli-io.js';
 import type { Command } from './command.js';
 import { offlineReportJson, offlineReportText, type InputStats } from './offline-report.js';
 
@@ -50,7 +50,7 @@ export const simulateCommand: Command = {
     });
     if (values.events === undefined) throw new UsageError('--events FILE.ndjson is required (- reads stdin)');
     const at = parseAtOption(values.at);
-    const config = await loadPipelineConfig(values.config, { reportingCurrency: io.env['REPORTING_CURRENCY'] });
+    const config = await loadPipelineConfig(values.config, { reportingCurrency: envValue(io, 'REPORTING_CURRENCY') });
     const text = await io.readInput(values.events);
     const { inputs, stats } = decodeNdjson(text, io.now());
     const result = runOffline(createPipeline(config), inputs, at);

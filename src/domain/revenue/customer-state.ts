@@ -316,7 +316,13 @@ function upsertDiscount(
   if (!newer && mergedRemovedAt === existing.removedAt) return false;
   const record = newer
     ? { at: version.at, rank: version.rank, tie: version.tie, discount, removedAt: mergedRemovedAt }
-    : { at: existing.at, rank: existing.rank, tie: existing.tie, discount: existing.discount, removedAt: mergedRemovedAt };
+    : {
+        at: existing.at,
+        rank: existing.rank,
+        tie: existing.tie,
+        discount: existing.discount,
+        removedAt: mergedRemovedAt,
+      };
   state.discounts = replaced(records, index, record);
   return true;
 }

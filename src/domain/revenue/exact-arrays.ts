@@ -18,7 +18,12 @@ export function appended<T>(
 }
 
 /** `array` with the entry at `index` replaced, ordered by `order` when given. */
-export function replaced<T>(array: readonly T[], index: number, value: T, order?: (a: T, b: T) => number): readonly T[] {
+export function replaced<T>(
+  array: readonly T[],
+  index: number,
+  value: T,
+  order?: (a: T, b: T) => number,
+): readonly T[] {
   const next = array.slice();
   next[index] = value;
   if (order !== undefined) next.sort(order);

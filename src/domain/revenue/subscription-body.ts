@@ -102,11 +102,13 @@ function pack(table: BodyTable, snapshot: SubscriptionSnapshot): PackedBody {
     if (instant !== null) presence |= 1 << bit;
   });
   const flags =
-    (snapshot.cancelAtPeriodEnd ? FLAG_CANCEL_AT_PERIOD_END : 0) | (snapshot.pauseCollection ? FLAG_PAUSE_COLLECTION : 0);
+    (snapshot.cancelAtPeriodEnd ? FLAG_CANCEL_AT_PERIOD_END : 0) |
+    (snapshot.pauseCollection ? FLAG_PAUSE_COLLECTION : 0);
   const words: number[] = [
     STATUSES.indexOf(snapshot.status) + 8 * flags + 32 * presence + 512 * snapshot.items.length,
     snapshot.created,
-    refOf(table, (ref) => ref === snapshot.currency, snapshot.currency) + REF_UNIT * idsRef(table, snapshot.discountIds),
+    refOf(table, (ref) => ref === snapshot.currency, snapshot.currency) +
+      REF_UNIT * idsRef(table, snapshot.discountIds),
   ];
   for (const instant of optional) if (instant !== null) words.push(instant);
   for (const item of snapshot.items) {

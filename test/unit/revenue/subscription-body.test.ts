@@ -4,7 +4,16 @@ import { internPackedBody, unpackBody, type BodyTable } from '../../../src/domai
 import type { SubscriptionSnapshot, SubscriptionStatus } from '../../../src/domain/stripe/model.js';
 import { item, recurringPrice, subscription, T0 } from '../stripe/builders.js';
 
-const statuses: SubscriptionStatus[] = ['active', 'past_due', 'trialing', 'incomplete', 'incomplete_expired', 'unpaid', 'canceled', 'paused'];
+const statuses: SubscriptionStatus[] = [
+  'active',
+  'past_due',
+  'trialing',
+  'incomplete',
+  'incomplete_expired',
+  'unpaid',
+  'canceled',
+  'paused',
+];
 const instant = fc.option(fc.integer({ min: 0, max: 4_000_000_000_000 }), { nil: null });
 
 const snapshotArbitrary: fc.Arbitrary<SubscriptionSnapshot> = fc
@@ -31,7 +40,14 @@ const snapshotArbitrary: fc.Arbitrary<SubscriptionSnapshot> = fc
   })
   .map((r) =>
     subscription(
-      r.items.map((i) => item(i.id, recurringPrice(i.amount, i.interval, 1, { id: `price_${i.amount}_${i.interval}` }), i.quantity, i.discountIds)),
+      r.items.map((i) =>
+        item(
+          i.id,
+          recurringPrice(i.amount, i.interval, 1, { id: `price_${i.amount}_${i.interval}` }),
+          i.quantity,
+          i.discountIds,
+        ),
+      ),
       {
         status: r.status,
         cancelAtPeriodEnd: r.cancelAtPeriodEnd,
