@@ -223,7 +223,7 @@ function applySubscription(state: CustomerState, fact: SubscriptionFact): boolea
     }
   }
   const history = findOrInsertSubscription(state, fact.subscription.id);
-  const order = rank * ORDER_RANK_UNIT + fnv1a32(fact.eventId);
+  const order = rank * ORDER_RANK_UNIT + (fnv1a32(fact.eventId) >>> 0);
   return insertVersion(history, fact.at, order, fact.subscription) || changed;
 }
 

@@ -3,7 +3,7 @@ import { DAY_MS, dayIndex } from '../time.js';
 import { canonicalJson } from './canonical-json.js';
 import type { CompiledAggregate, CompiledTraits, EventDispatch } from './compiled-traits.js';
 import { addBucketId, bucketHasId, createBucket, findBucket, searchBucketIds } from './day-buckets.js';
-import { hashMessageId } from './fnv-hash.js';
+import { fnv1a32 as hashMessageId } from '../hash.js';
 import { numericValue, toScaled } from './numeric-value.js';
 import { readPropertyPath } from './property-path.js';
 import { addValueCount, countedValueKey, type ValueCounts } from './value-counts.js';

@@ -1,5 +1,5 @@
 import { canonicalJson } from './canonical-json.js';
-import { shortHash } from './fnv-hash.js';
+import { shortHash } from '../hash.js';
 import { compilePropertyPath, type PropertyPath } from './property-path.js';
 import { traitDefinitionsSchema, type EventTraitDefinition, type TraitDefinition } from './trait-definition.js';
 import { compileWhere, type PropertiesPredicate } from './where-predicate.js';
