@@ -28,7 +28,8 @@ export function stripeCanonicalEvent(rawText: string, receivedAt: EpochMs): Cano
   const raw = parseJson(rawText);
   if (raw instanceof CanonicalEventError) return { ok: false, errors: [raw], events: [] };
   const result = parseStripeEvent(raw);
-  if (!result.ok) return { ok: false, errors: [new CanonicalEventError('invalid_payload', result.error.message)], events: [] };
+  if (!result.ok)
+    return { ok: false, errors: [new CanonicalEventError('invalid_payload', result.error.message)], events: [] };
   if (result.ignored) return { ok: true, events: [], ignored: true };
   const customerId = result.facts[0]?.customerId;
   if (customerId === undefined) return { ok: true, events: [], ignored: true };
@@ -96,7 +97,10 @@ export function decodeCanonicalEvent(event: CanonicalEvent): DomainInput[] | Can
   const [error] = result.errors;
   if (error !== undefined) return new CanonicalEventError('invalid_payload', error.message);
   if (result.messages.length !== 1) {
-    return new CanonicalEventError('source_mismatch', `a segment event holds one message, found ${result.messages.length}`);
+    return new CanonicalEventError(
+      'source_mismatch',
+      `a segment event holds one message, found ${result.messages.length}`,
+    );
   }
   return result.messages.map((message) => ({ source: 'segment', message }));
 }

@@ -339,8 +339,8 @@ function applyDiscountFact(state: CustomerState, fact: DiscountFact): boolean {
 }
 
 function applyInvoice(_state: CustomerState, _fact: InvoiceFact): boolean {
-  // MRR follows subscription state (Stripe Billing's definition), and dunning shows through the subscription's
-  // past_due/unpaid status; invoices only advance the customer's event time.
+  // MRR follows subscription state (Stripe Billing's definition) and dunning shows through the subscription's
+  // past_due/unpaid status and failed charges, so an invoice changes nothing the profile reports.
   return false;
 }
 

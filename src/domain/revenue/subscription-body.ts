@@ -1,4 +1,10 @@
-import type { Price, SubscriptionItem, SubscriptionSnapshot, SubscriptionStatus } from '../stripe/model.js';
+import {
+  SUBSCRIPTION_STATUSES,
+  type Price,
+  type SubscriptionItem,
+  type SubscriptionSnapshot,
+  type SubscriptionStatus,
+} from '../stripe/model.js';
 import { internPrice, samePrice, sameIds } from './price-pool.js';
 
 /**
@@ -20,16 +26,7 @@ export interface BodyTable {
   refs: unknown[];
 }
 
-const STATUSES: readonly SubscriptionStatus[] = [
-  'active',
-  'past_due',
-  'trialing',
-  'incomplete',
-  'incomplete_expired',
-  'unpaid',
-  'canceled',
-  'paused',
-];
+const STATUSES: readonly SubscriptionStatus[] = SUBSCRIPTION_STATUSES;
 const FLAG_CANCEL_AT_PERIOD_END = 1;
 const FLAG_PAUSE_COLLECTION = 2;
 const REF_UNIT = 2 ** 16;

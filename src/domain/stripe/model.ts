@@ -7,8 +7,18 @@ import type { EpochMs } from '../time.js';
  * Amounts are in minor units of their currency; an amount from `*_decimal` fields may be fractional.
  */
 
-export type SubscriptionStatus =
-  'active' | 'past_due' | 'trialing' | 'incomplete' | 'incomplete_expired' | 'unpaid' | 'canceled' | 'paused';
+export const SUBSCRIPTION_STATUSES = [
+  'active',
+  'past_due',
+  'trialing',
+  'incomplete',
+  'incomplete_expired',
+  'unpaid',
+  'canceled',
+  'paused',
+] as const;
+
+export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
 export type RecurringInterval = 'day' | 'week' | 'month' | 'year';
 

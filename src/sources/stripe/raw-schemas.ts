@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SUBSCRIPTION_STATUSES } from '../../domain/stripe/model.js';
 
 /*
  * The Stripe fields we read, across API versions (pre-basil, basil 2025-03-31, clover 2025-09-30 and later).
@@ -124,16 +125,7 @@ export type RawSubscriptionItem = z.infer<typeof subscriptionItemSchema>;
 export const subscriptionSchema = z.looseObject({
   id: z.string().min(1),
   customer: expandable,
-  status: z.enum([
-    'active',
-    'past_due',
-    'trialing',
-    'incomplete',
-    'incomplete_expired',
-    'unpaid',
-    'canceled',
-    'paused',
-  ]),
+  status: z.enum(SUBSCRIPTION_STATUSES),
   currency: currency.nullish(),
   created: unixSeconds,
   items: z.looseObject({ data: z.array(subscriptionItemSchema), has_more: z.boolean().nullish() }),

@@ -1,24 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { internPackedBody, unpackBody, type BodyTable } from '../../../src/domain/revenue/subscription-body.js';
-import type { SubscriptionSnapshot, SubscriptionStatus } from '../../../src/domain/stripe/model.js';
+import { SUBSCRIPTION_STATUSES, type SubscriptionSnapshot } from '../../../src/domain/stripe/model.js';
 import { item, recurringPrice, subscription, T0 } from '../stripe/builders.js';
 
-const statuses: SubscriptionStatus[] = [
-  'active',
-  'past_due',
-  'trialing',
-  'incomplete',
-  'incomplete_expired',
-  'unpaid',
-  'canceled',
-  'paused',
-];
 const instant = fc.option(fc.integer({ min: 0, max: 4_000_000_000_000 }), { nil: null });
 
 const snapshotArbitrary: fc.Arbitrary<SubscriptionSnapshot> = fc
   .record({
-    status: fc.constantFrom(...statuses),
+    status: fc.constantFrom(...SUBSCRIPTION_STATUSES),
     cancelAtPeriodEnd: fc.boolean(),
     pauseCollection: fc.boolean(),
     cancelAt: instant,

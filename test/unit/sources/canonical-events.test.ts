@@ -23,7 +23,8 @@ describe('canonical events', () => {
     const direct: DomainInput[] = [];
     for (const event of traffic) {
       const text = JSON.stringify(event.raw);
-      const result = event.source === 'stripe' ? stripeCanonicalEvent(text, RECEIVED) : segmentCanonicalEvents(text, RECEIVED);
+      const result =
+        event.source === 'stripe' ? stripeCanonicalEvent(text, RECEIVED) : segmentCanonicalEvents(text, RECEIVED);
       expect(result.ok).toBe(true);
       for (const envelope of result.events) {
         const record = canonicalEventSchema.parse(JSON.parse(JSON.stringify(envelope)));
@@ -40,11 +41,19 @@ describe('canonical events', () => {
   });
 
   it('keys Stripe events by customer and Segment messages by userId, else anonymousId', () => {
-    const stripe = traffic.find((event) => event.source === 'stripe' && String(event.raw['type']).startsWith('customer.subscription'));
+    const stripe = traffic.find(
+      (event) => event.source === 'stripe' && String(event.raw['type']).startsWith('customer.subscription'),
+    );
     const result = stripeCanonicalEvent(JSON.stringify(stripe?.raw), RECEIVED);
     expect(result.events[0]?.entity_key).toMatch(/^cus_/);
     const anonymous = segmentCanonicalEvents(
-      JSON.stringify({ type: 'track', event: 'Signed In', anonymousId: 'anon-1', messageId: 'm-1', timestamp: '2026-01-01T00:00:00Z' }),
+      JSON.stringify({
+        type: 'track',
+        event: 'Signed In',
+        anonymousId: 'anon-1',
+        messageId: 'm-1',
+        timestamp: '2026-01-01T00:00:00Z',
+      }),
       RECEIVED,
     );
     expect(anonymous.events.map((event) => [event.entity_key, event.event_id, event.occurred_at])).toEqual([
@@ -56,9 +65,21 @@ describe('canonical events', () => {
     const notJson = stripeCanonicalEvent('{"id":', RECEIVED);
     expect(notJson.ok).toBe(false);
     expect(!notJson.ok && notJson.errors[0]?.code).toBe('not_json');
-    const invalid = stripeCanonicalEvent(JSON.stringify({ id: 'evt_1', object: 'event', type: 'customer.subscription.updated', created: 1, data: {} }), RECEIVED);
+    const invalid = stripeCanonicalEvent(
+      JSON.stringify({ id: 'evt_1', object: 'event', type: 'customer.subscription.updated', created: 1, data: {} }),
+      RECEIVED,
+    );
     expect(invalid.ok).toBe(false);
-    const ignored = stripeCanonicalEvent(JSON.stringify({ id: 'evt_2', object: 'event', type: 'product.created', created: 1, data: { object: { id: 'prod_1' } } }), RECEIVED);
+    const ignored = stripeCanonicalEvent(
+      JSON.stringify({
+        id: 'evt_2',
+        object: 'event',
+        type: 'product.created',
+        created: 1,
+        data: { object: { id: 'prod_1' } },
+      }),
+      RECEIVED,
+    );
     expect(ignored).toEqual({ ok: true, events: [], ignored: true });
   });
 
