@@ -33,7 +33,7 @@ const reducer = runReducerScenario(
     customers: numberOption(values.customers, quick ? 2_000 : 50_000),
     users: numberOption(values.users, quick ? 2_000 : 50_000),
     months: numberOption(values.months, 6),
-    runs: numberOption(values.runs, quick ? 2 : 5),
+    runs: numberOption(values.runs, quick ? 2 : 3),
     seed: numberOption(values.seed, 1),
   },
   log,

@@ -265,7 +265,13 @@ function insertVersion(
   const body = internPackedBody(history, snapshot);
   // Rebuilt at exact length: V8 leaves spare capacity after a splice, which adds up over a million histories.
   const end = order >= RANK_DELETE * ORDER_RANK_UNIT ? index : versions.length;
-  history.versions = [...versions.slice(0, index), at, order, body, ...versions.slice(index, end)];
+  const next = new Array<number>(end + VERSION_STRIDE);
+  for (let i = 0; i < index; i++) next[i] = versions[i] as number;
+  next[index] = at;
+  next[index + 1] = order;
+  next[index + 2] = body;
+  for (let i = index; i < end; i++) next[i + VERSION_STRIDE] = versions[i] as number;
+  history.versions = next;
   const limit = CUSTOMER_STATE_LIMITS.versionsPerSubscription * VERSION_STRIDE;
   if (history.versions.length > limit) {
     history.versions = history.versions.slice(history.versions.length - limit);

@@ -95,52 +95,58 @@ export function unpackBody(
 function pack(table: BodyTable, snapshot: SubscriptionSnapshot): PackedBody {
   const optional = [snapshot.cancelAt, snapshot.canceledAt, snapshot.endedAt, snapshot.trialEnd];
   let presence = 0;
-  optional.forEach((instant, bit) => {
-    if (instant !== null) presence |= 1 << bit;
-  });
+  let present = 0;
+  for (let bit = 0; bit < OPTIONAL_INSTANTS; bit++) {
+    if (optional[bit] !== null) {
+      presence |= 1 << bit;
+      present++;
+    }
+  }
   const flags =
     (snapshot.cancelAtPeriodEnd ? FLAG_CANCEL_AT_PERIOD_END : 0) |
     (snapshot.pauseCollection ? FLAG_PAUSE_COLLECTION : 0);
-  const words: number[] = [
-    STATUSES.indexOf(snapshot.status) + 8 * flags + 32 * presence + 512 * snapshot.items.length,
-    snapshot.created,
-    refOf(table, (ref) => ref === snapshot.currency, snapshot.currency) +
-      REF_UNIT * idsRef(table, snapshot.discountIds),
-  ];
-  for (const instant of optional) if (instant !== null) words.push(instant);
+  // Sized up front: V8 gives a pushed-to array spare capacity, which would double a small body's size.
+  const words: PackedBody = new Array<number>(3 + present + 2 * snapshot.items.length);
+  words[0] = STATUSES.indexOf(snapshot.status) + 8 * flags + 32 * presence + 512 * snapshot.items.length;
+  words[1] = snapshot.created;
+  words[2] = stringRef(table, snapshot.currency) + REF_UNIT * idsRef(table, snapshot.discountIds);
+  let offset = 3;
+  for (const instant of optional) if (instant !== null) words[offset++] = instant;
   for (const item of snapshot.items) {
-    const itemRef = refOf(table, (ref) => ref === item.id, item.id);
-    const priceIndex = refOf(table, (ref) => isPrice(ref) && samePrice(ref, item.price), item.price, internPrice);
-    words.push(itemRef + REF_UNIT * idsRef(table, item.discountIds) + REF_UNIT * REF_UNIT * priceIndex, item.quantity);
+    const refs = stringRef(table, item.id) + REF_UNIT * idsRef(table, item.discountIds);
+    words[offset++] = refs + REF_UNIT * REF_UNIT * priceRef(table, item.price);
+    words[offset++] = item.quantity;
   }
-  // Copied to exact length: V8 gives a pushed-to array spare capacity, which would double a small body's size.
-  return words.slice();
+  return words;
 }
 
-function isPrice(ref: unknown): ref is Price {
-  return typeof ref === 'object' && ref !== null && !Array.isArray(ref);
+function stringRef(table: BodyTable, value: string): number {
+  const index = table.refs.indexOf(value);
+  return index >= 0 ? index : appendRef(table, value);
+}
+
+function priceRef(table: BodyTable, price: Price): number {
+  const refs = table.refs;
+  for (let i = 0; i < refs.length; i++) {
+    const ref = refs[i];
+    if (typeof ref === 'object' && ref !== null && !Array.isArray(ref) && samePrice(ref as Price, price)) return i;
+  }
+  return appendRef(table, internPrice(price));
 }
 
 function idsRef(table: BodyTable, ids: readonly string[]): number {
-  return refOf(
-    table,
-    (ref) => Array.isArray(ref) && sameIds(ref as readonly string[], ids),
-    ids,
-    (value) => (value.length === 0 ? EMPTY_IDS : [...value]),
-  );
+  const refs = table.refs;
+  for (let i = 0; i < refs.length; i++) {
+    const ref = refs[i];
+    if (Array.isArray(ref) && sameIds(ref as readonly string[], ids)) return i;
+  }
+  return appendRef(table, ids.length === 0 ? EMPTY_IDS : [...ids]);
 }
 
-/** Index of the ref matching `matches`, appended (as `store(value)`) when there is none; `refs` stays exact-length. */
-function refOf<T>(
-  table: BodyTable,
-  matches: (ref: unknown) => boolean,
-  value: T,
-  store: (value: T) => unknown = (v) => v,
-): number {
-  const index = table.refs.findIndex(matches);
-  if (index >= 0) return index;
+/** Appends a ref, keeping `refs` at its exact length. */
+function appendRef(table: BodyTable, value: unknown): number {
   if (table.refs.length >= MAX_REFS) throw new RangeError('a subscription refers to more than 65,536 distinct values');
-  table.refs = [...table.refs, store(value)];
+  table.refs = [...table.refs, value];
   return table.refs.length - 1;
 }
 

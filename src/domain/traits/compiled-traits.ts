@@ -53,6 +53,8 @@ export interface CompiledTraits {
   /** Initial numeric slots of one day bucket (windowed aggregates) and of the all-time accumulator. */
   readonly windowedNumInit: readonly number[];
   readonly windowedRefWidth: number;
+  /** A fresh bucket's windowed refs: `windowedRefWidth` nulls. */
+  readonly windowedRefInit: readonly null[];
   readonly allTimeNumInit: readonly number[];
   readonly allTimeRefWidth: number;
   /** Identify trait paths whose newest value is kept, by slot. */
@@ -195,6 +197,7 @@ export function compileTraitDefinitions(input: readonly TraitDefinition[]): Comp
     dispatch: { track: dispatch.track.build(), page: dispatch.page.build(), screen: dispatch.screen.build() },
     windowedNumInit,
     windowedRefWidth,
+    windowedRefInit: new Array<null>(windowedRefWidth).fill(null),
     allTimeNumInit,
     allTimeRefWidth,
     identifyPaths,

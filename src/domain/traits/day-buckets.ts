@@ -1,5 +1,5 @@
 import type { CompiledTraits } from './compiled-traits.js';
-import { insertAt } from './compact-array.js';
+import { insertAt, insertOne } from './compact-array.js';
 import { BUCKET_DAY, BUCKET_ID_COUNT, BUCKET_STRIDE, type UserTraitState } from './user-trait-state.js';
 
 /** Bucket number holding `day`, or −(insertion point) − 1 when there is none. */
@@ -21,13 +21,13 @@ export function findBucket(days: readonly number[], day: number): number {
 
 /** Inserts an empty bucket for `day` at bucket number `position` (from findBucket), with fresh windowed partials. */
 export function createBucket(state: UserTraitState, position: number, day: number, compiled: CompiledTraits): number {
-  state.days = insertAt(state.days, position * BUCKET_STRIDE, day, 0, 0);
+  state.days = insertAt(state.days, position * BUCKET_STRIDE, [day, 0, 0]);
   const numWidth = compiled.windowedNumInit.length;
   if (numWidth > 0)
-    state.windowedNum = insertAt(state.windowedNum ?? [], position * numWidth, ...compiled.windowedNumInit);
+    state.windowedNum = insertAt(state.windowedNum ?? [], position * numWidth, compiled.windowedNumInit);
   const refWidth = compiled.windowedRefWidth;
   if (refWidth > 0) {
-    state.windowedRef = insertAt(state.windowedRef ?? [], position * refWidth, ...new Array<null>(refWidth).fill(null));
+    state.windowedRef = insertAt(state.windowedRef ?? [], position * refWidth, compiled.windowedRefInit);
   }
   return position;
 }
@@ -64,7 +64,7 @@ export function bucketHasId(state: UserTraitState, day: number, hash: number): b
 
 /** Records `hash` in the bucket; `insertion` is the negative result of searchBucketIds. */
 export function addBucketId(state: UserTraitState, bucket: number, hash: number, insertion: number): void {
-  state.ids = insertAt(state.ids, -insertion - 1, hash);
+  state.ids = insertOne(state.ids, -insertion - 1, hash);
   state.days[bucket * BUCKET_STRIDE + BUCKET_ID_COUNT] =
     (state.days[bucket * BUCKET_STRIDE + BUCKET_ID_COUNT] as number) + 1;
 }
