@@ -9,7 +9,7 @@ import type { EpochMs } from '../time.js';
 import {
   applySegmentMessageToState,
   advanceEntity,
-  applyStripeFactToState,
+  applyStripeFact,
   createCustomerState,
   createUserState,
   deriveProfile,
@@ -89,7 +89,7 @@ export class EntityStates {
         this.customers.set(fact.customerId, state);
       }
       if (fact.at > this.newestEventAt) this.newestEventAt = fact.at;
-      if (applyStripeFactToState(state, fact)) changed = true;
+      if (applyStripeFact(state, fact)) changed = true;
     }
     return changed;
   }

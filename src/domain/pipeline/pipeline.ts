@@ -5,7 +5,6 @@ import { applyStripeFact, createCustomerState, type CustomerState } from '../rev
 import type { RevenueContext } from '../revenue/revenue-timeline.js';
 import type { SegmentMessage } from '../segment/model.js';
 import { compileFamily, regionOfCountry, type CompiledFamily } from '../segments/index.js';
-import type { StripeFact } from '../stripe/model.js';
 import { subscriptionMrr } from '../stripe/subscription-mrr.js';
 import type { EpochMs } from '../time.js';
 import {
@@ -63,11 +62,6 @@ export function createUserState(userKey: string): UserState {
   return { kind: 'user', userKey, lastEventAt: Number.NEGATIVE_INFINITY, traits: createUserTraitState() };
 }
 
-/** Applies a Stripe fact to the customer's state (created when absent); returns whether anything changed. */
-export function applyStripeFactToState(state: CustomerState, fact: StripeFact): boolean {
-  return applyStripeFact(state, fact);
-}
-
 /** Applies a Segment message to the user's state; a duplicate returns false. */
 export function applySegmentMessageToState(pipeline: Pipeline, state: UserState, message: SegmentMessage): boolean {
   const changed = applySegmentMessage(state.traits, message, pipeline.traits);
@@ -111,4 +105,5 @@ function withCustomerDiscount(context: RevenueContext, state: CustomerState): Re
   };
 }
 
-export { createCustomerState };
+/** Stripe facts go to the customer's revenue state as they are; see revenue/customer-state.ts. */
+export { applyStripeFact, createCustomerState };
