@@ -1,3 +1,5 @@
+import { internCode } from '../codes.js';
+
 /**
  * Minor-unit exponents per ISO-4217 code, as Stripe uses them: zero-decimal currencies have no minor unit,
  * three-decimal currencies have three; every other currency has two.
@@ -25,7 +27,7 @@ const THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
 export type CurrencyCode = string;
 
 export function normalizeCurrency(code: string): CurrencyCode {
-  return code.trim().toLowerCase();
+  return internCode(code.trim().toLowerCase());
 }
 
 export function minorUnitExponent(currency: CurrencyCode): number {

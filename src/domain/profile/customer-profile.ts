@@ -70,17 +70,17 @@ export function deriveCustomerProfile(
 
 /**
  * Where the customer pays from: the card country of the newest attached payment method, else the newest successful
- * charge's card country, else a billing country, else the customer's address country.
+ * charge's card country, else a billing country, else the customer's address country (the parser upper-cases them).
  */
 function customerCountry(state: CustomerState): string | null {
   for (let i = state.paymentMethods.length - 1; i >= 0; i--) {
     const method = state.paymentMethods[i];
     if (method === undefined || method.detached) continue;
     const country = method.cardCountry ?? method.billingCountry;
-    if (country !== null) return country.toUpperCase();
+    if (country !== null) return country;
   }
   const charge = state.lastCharge;
   const chargeCountry = charge?.cardCountry ?? charge?.billingCountry ?? null;
-  if (chargeCountry !== null) return chargeCountry.toUpperCase();
-  return state.customer?.addressCountry?.toUpperCase() ?? null;
+  if (chargeCountry !== null) return chargeCountry;
+  return state.customer?.addressCountry ?? null;
 }

@@ -1,3 +1,4 @@
+import { countryCode } from '../../domain/codes.js';
 import { normalizeCurrency } from '../../domain/money/currency.js';
 import type { CustomerFact } from '../../domain/stripe/model.js';
 import { normalizeDiscount } from './normalize-discount.js';
@@ -17,7 +18,7 @@ export function normalizeCustomer(raw: RawCustomer, deleted: boolean): CustomerF
     name: raw.name ?? null,
     currency: raw.currency ? normalizeCurrency(raw.currency) : null,
     delinquent: raw.delinquent ?? false,
-    addressCountry: raw.address?.country ?? null,
+    addressCountry: countryCode(raw.address?.country),
     discount: raw.discount ? normalizeDiscount(raw.discount, { customerId: raw.id, subscriptionId: null }) : null,
   };
 }

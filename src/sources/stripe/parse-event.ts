@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { countryCode } from '../../domain/codes.js';
 import { normalizeCurrency } from '../../domain/money/currency.js';
 import type { StripeFact } from '../../domain/stripe/model.js';
 import { fromUnixSeconds, type EpochMs } from '../../domain/time.js';
@@ -166,8 +167,8 @@ export function parseStripeEvent(raw: unknown): StripeEventParseResult {
         amount: charge.amount,
         amountRefunded: charge.amount_refunded ?? 0,
         currency: normalizeCurrency(charge.currency),
-        cardCountry: charge.payment_method_details?.card?.country ?? null,
-        billingCountry: charge.billing_details?.address?.country ?? null,
+        cardCountry: countryCode(charge.payment_method_details?.card?.country),
+        billingCountry: countryCode(charge.billing_details?.address?.country),
       });
     }
     case 'dispute': {
@@ -219,8 +220,8 @@ export function parseStripeEvent(raw: unknown): StripeEventParseResult {
         ...base,
         customerId,
         paymentMethodId: paymentMethod.id,
-        cardCountry: paymentMethod.card?.country ?? null,
-        billingCountry: paymentMethod.billing_details?.address?.country ?? null,
+        cardCountry: countryCode(paymentMethod.card?.country),
+        billingCountry: countryCode(paymentMethod.billing_details?.address?.country),
         detached,
       });
     }
