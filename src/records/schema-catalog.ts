@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { z } from 'zod';
+import { findPackageRoot, PackageRootNotFoundError } from '../package-root.js';
 import { canonicalEventSchema } from './canonical-event.js';
 import { deadLetterSchema } from './dead-letter.js';
 import { personaRegistryEntrySchema } from './persona-registry.js';
@@ -30,27 +30,8 @@ export type RecordName = keyof typeof schemaCatalog;
 
 export const recordNames = Object.keys(schemaCatalog) as readonly RecordName[];
 
-export class SchemaFilesNotFoundError extends Error {
-  constructor(readonly searchedFrom: string) {
-    super(`no directory containing schemas/ and package.json above ${searchedFrom}`);
-    this.name = 'SchemaFilesNotFoundError';
-  }
-}
-
-/**
- * The package root: the nearest directory at or above `startDir` holding both `schemas/` and `package.json`.
- * The default start is this module's directory, so it works from src/records (vitest), dist/src/records (compiled)
- * and an installed package alike.
- */
-export function findPackageRoot(startDir: string = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = resolve(startDir);
-  for (;;) {
-    if (isDirectory(join(dir, 'schemas')) && existsSync(join(dir, 'package.json'))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) throw new SchemaFilesNotFoundError(startDir);
-    dir = parent;
-  }
-}
+/** Kept under its old name for callers of the catalog; the root lookup lives in src/package-root.ts. */
+export { findPackageRoot, PackageRootNotFoundError as SchemaFilesNotFoundError };
 
 let cachedPackageRoot: string | undefined;
 
@@ -62,8 +43,4 @@ export function avscAbsolutePath(name: RecordName): string {
 /** The Avro schema of a record as parsed JSON, ready for avro.Type.forSchema or a schema-registry registration. */
 export function readAvroSchema(name: RecordName): unknown {
   return JSON.parse(readFileSync(avscAbsolutePath(name), 'utf8'));
-}
-
-function isDirectory(path: string): boolean {
-  return existsSync(path) && statSync(path).isDirectory();
 }
