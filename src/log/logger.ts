@@ -25,6 +25,10 @@ const sensitiveKeys = [
   'secret',
   'token',
   'writeKey',
+  // The names EnvConfig gives its secrets (src/config/env.ts), so logging the config never leaks them.
+  'webhookSecrets',
+  'sharedSecret',
+  'writeKeys',
   'email',
   'card',
   'number',

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, scrubText } from '../../../src/log/logger.js';
 import type { LogLevel } from '../../../src/log/logger.js';
+import { loadEnv } from '../../../src/config/env.js';
 
 function memoryLogger(level: LogLevel = 'info') {
   const lines: string[] = [];
@@ -114,6 +115,34 @@ describe('createLogger', () => {
     expect((underError?.['error'] as { message: string }).message).toBe('owner [redacted]');
     expect(underError?.['msg']).toBe('flush failed');
     for (const line of lines) for (const secret of secrets) expect(line).not.toContain(secret);
+  });
+
+  it('never leaks the secrets of a loaded EnvConfig logged as it is', () => {
+    const { logger, lines } = memoryLogger();
+    const config = loadEnv({
+      STRIPE_WEBHOOK_SECRET: 'whsec_rotationOld,whsec_rotationNew',
+      SEGMENT_SHARED_SECRET: 'segment-shared-secret-value',
+      SEGMENT_WRITE_KEYS: 'writekey-one,writekey-two',
+      SEGMENT_TOKEN: 'segment-token-value',
+      MAVERA_API_KEY: 'mvra_live_0123456789abcdef0123456789abcdef',
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'kafka-user',
+      KAFKA_SASL_PASSWORD: 'kafka-password-value',
+    });
+    logger.info({ config }, 'starting');
+    const text = lines.join('');
+    for (const secret of [
+      'rotationOld',
+      'rotationNew',
+      'segment-shared-secret-value',
+      'writekey-one',
+      'segment-token-value',
+      'mvra_live_',
+      'kafka-password-value',
+    ]) {
+      expect(text).not.toContain(secret);
+    }
+    expect(text).toContain('kafka-user');
   });
 
   it('leaves ordinary text alone', () => {
