@@ -2,5 +2,6 @@ import type { Command } from './command.js';
 import { demoCommand } from './demo.js';
 import { explainMrrCommand } from './explain-mrr-command.js';
 import { simulateCommand } from './simulate.js';
+import { topicsCommand } from './topics.js';
 
-export const commands: readonly Command[] = [demoCommand, simulateCommand, explainMrrCommand];
+export const commands: readonly Command[] = [demoCommand, simulateCommand, explainMrrCommand, topicsCommand];

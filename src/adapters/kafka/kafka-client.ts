@@ -1,0 +1,68 @@
+import kafkajs from 'kafkajs';
+import type { Kafka, KafkaConfig, logCreator, SASLOptions } from 'kafkajs';
+import type { EnvConfig } from '../../config/env.js';
+import type { Logger } from '../../log/logger.js';
+
+// kafkajs is CommonJS: its enums and classes are reached through the default export under ESM.
+const { Kafka: KafkaClient, logLevel } = kafkajs;
+
+/** The connection settings cannot make a client (the message names the variable to change). */
+export class KafkaConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KafkaConfigError';
+  }
+}
+
+/**
+ * The one place Kafka clients are built: bootstrap list, client id, TLS and SASL (Confluent Cloud, MSK with SCRAM,
+ * Redpanda) from KAFKA_* variables, and kafkajs' own logs routed into our structured logger.
+ */
+export function createKafka(config: EnvConfig['kafka'], logger: Logger): Kafka {
+  if (config.brokers === undefined || config.brokers.length === 0) {
+    throw new KafkaConfigError('KAFKA_BROKERS is not set: give the bootstrap list, e.g. broker-1:9092,broker-2:9092');
+  }
+  const options: KafkaConfig = {
+    clientId: config.clientId,
+    brokers: [...config.brokers],
+    ssl: config.ssl,
+    logCreator: pinoLogCreator(logger),
+    logLevel: logLevel.INFO,
+  };
+  const sasl = saslOptions(config.sasl);
+  if (sasl !== undefined) options.sasl = sasl;
+  return new KafkaClient(options);
+}
+
+function saslOptions(sasl: EnvConfig['kafka']['sasl']): SASLOptions | undefined {
+  if (sasl === undefined) return undefined;
+  switch (sasl.mechanism) {
+    case 'plain':
+      return { mechanism: 'plain', username: sasl.username, password: sasl.password };
+    case 'scram-sha-256':
+      return { mechanism: 'scram-sha-256', username: sasl.username, password: sasl.password };
+    case 'scram-sha-512':
+      return { mechanism: 'scram-sha-512', username: sasl.username, password: sasl.password };
+    case 'aws':
+      // kafkajs' AWS mechanism also needs the IAM authorization identity, which no variable carries yet.
+      throw new KafkaConfigError(
+        'KAFKA_SASL_MECHANISM=aws is not supported yet (it needs an authorization identity); use scram-sha-512 for MSK',
+      );
+  }
+}
+
+const LEVELS = new Map<number, 'error' | 'warn' | 'info' | 'debug'>([
+  [logLevel.ERROR, 'error'],
+  [logLevel.WARN, 'warn'],
+  [logLevel.INFO, 'info'],
+  [logLevel.DEBUG, 'debug'],
+]);
+
+function pinoLogCreator(logger: Logger): logCreator {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
+      kafkaLogger[LEVELS.get(level) ?? 'info']({ namespace, ...fields }, message);
+    };
+}
