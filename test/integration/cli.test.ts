@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { SEED_002_PROFILES } from '../fixtures/seeds.js';
 
 /** These tests run the built binary as a user would (`npm test` builds first). */
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -43,18 +44,7 @@ interface SimulateOutput {
 
 /** Seed 002's 60 fallback profiles, sent as identify calls (as the Profile API backfill will). */
 function seed002Identifies(): unknown[] {
-  const profiles = [
-    { ltv: 1200, purchase_count: 8, engagement_tier: 'high', churn_risk: 0.05, plan: 'pro', industry: 'SaaS' },
-    {
-      ltv: 450,
-      purchase_count: 3,
-      engagement_tier: 'medium',
-      churn_risk: 0.22,
-      plan: 'starter',
-      industry: 'E-commerce',
-    },
-    { ltv: 85, purchase_count: 1, engagement_tier: 'low', churn_risk: 0.65, plan: 'free', industry: 'Agency' },
-  ];
+  const profiles = SEED_002_PROFILES;
   return Array.from({ length: 60 }, (_, i) => ({
     type: 'identify',
     userId: `u_${i}`,

@@ -7,6 +7,7 @@ import { SegmentIndex } from '../../../src/domain/segments/segment-index.js';
 import { parseSegmentFamilies, type SegmentFamily } from '../../../src/domain/segments/segment-family.js';
 import type { SegmentSummary } from '../../../src/domain/segments/segment-summary.js';
 import { customer, user } from '../segments/make-profile.js';
+import { SEED_002_PROFILES } from '../../fixtures/seeds.js';
 
 function family(name: string): SegmentFamily {
   return defaultSegmentFamilies.find((f) => f.name === name)!;
@@ -54,18 +55,7 @@ describe('revenue_tier persona (seed 000)', () => {
 });
 
 describe('cdp_cluster personas (seed 002)', () => {
-  const seedTraits = [
-    { ltv: 1200, purchase_count: 8, engagement_tier: 'high', churn_risk: 0.05, plan: 'pro', industry: 'SaaS' },
-    {
-      ltv: 450,
-      purchase_count: 3,
-      engagement_tier: 'medium',
-      churn_risk: 0.22,
-      plan: 'starter',
-      industry: 'E-commerce',
-    },
-    { ltv: 85, purchase_count: 1, engagement_tier: 'low', churn_risk: 0.65, plan: 'free', industry: 'Agency' },
-  ];
+  const seedTraits = SEED_002_PROFILES;
 
   function seedPersonas() {
     const index = new SegmentIndex(defaultSegmentFamilies);

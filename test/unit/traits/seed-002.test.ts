@@ -8,13 +8,9 @@ import {
 } from '../../../src/domain/traits/index.js';
 import type { FieldValue } from '../../../src/domain/profile/model.js';
 import { DAY, T0, identify, track } from './messages.js';
+import { SEED_002_PROFILES } from '../../fixtures/seeds.js';
 
-/** Seed 002's fallback profiles: three trait sets, 20 users each. */
-const SEED_PROFILES = [
-  { ltv: 1200, purchase_count: 8, engagement_tier: 'high', churn_risk: 0.05, plan: 'pro', industry: 'SaaS' },
-  { ltv: 450, purchase_count: 3, engagement_tier: 'medium', churn_risk: 0.22, plan: 'starter', industry: 'E-commerce' },
-  { ltv: 85, purchase_count: 1, engagement_tier: 'low', churn_risk: 0.65, plan: 'free', industry: 'Agency' },
-];
+const SEED_PROFILES = SEED_002_PROFILES;
 
 /** The seed's clustering rule, to show the three groups come out as the seed's example output. */
 function seedCluster(traits: Readonly<Record<string, FieldValue>>): string {
