@@ -21,6 +21,11 @@ export class PublishError extends Error {
   }
 }
 
+/** Where connectors write canonical events; resolves only once the broker acknowledged them. */
+export interface EventSink {
+  publish(topic: string, events: readonly CanonicalEvent[]): Promise<void>;
+}
+
 export interface PublisherOptions {
   /** Retries inside the client before a send is reported failed (bounded, so a webhook gets its 503 in time). */
   readonly retries?: number;
@@ -33,7 +38,7 @@ export interface PublisherOptions {
  * partition), with acks from all in-sync replicas and gzip compression. `publish` resolves only after the broker
  * acknowledged every event; otherwise it rejects with a PublishError and nothing may be reported as written.
  */
-export class EventPublisher {
+export class EventPublisher implements EventSink {
   private readonly producer: Producer;
 
   constructor(

@@ -2,6 +2,13 @@ import type { Command } from './command.js';
 import { demoCommand } from './demo.js';
 import { explainMrrCommand } from './explain-mrr-command.js';
 import { simulateCommand } from './simulate.js';
+import { stripeConnectorCommand } from './stripe-connector.js';
 import { topicsCommand } from './topics.js';
 
-export const commands: readonly Command[] = [demoCommand, simulateCommand, explainMrrCommand, topicsCommand];
+export const commands: readonly Command[] = [
+  demoCommand,
+  simulateCommand,
+  explainMrrCommand,
+  topicsCommand,
+  stripeConnectorCommand,
+];

@@ -1,0 +1,260 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
+import Stripe from 'stripe';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHttpServer, type RunningServer } from '../../src/adapters/http/http-server.js';
+import { EventPublisher, PublishError, type EventSink } from '../../src/adapters/kafka/event-publisher.js';
+import { jsonSerde } from '../../src/adapters/kafka/record-serde.js';
+import { stripeWebhookRoute } from '../../src/connectors/stripe/stripe-connector.js';
+import { createLogger } from '../../src/log/logger.js';
+import { canonicalEventSchema } from '../../src/records/canonical-event.js';
+import { startLocalBroker, type LocalBroker } from '../../src/local-broker/local-broker.js';
+
+const SECRET = 'whsec_test_current';
+const OLD_SECRET = 'whsec_test_previous';
+const serde = jsonSerde('io.personastream.CanonicalEvent', canonicalEventSchema);
+const logger = createLogger({ level: 'silent', name: 'test' });
+
+function subscriptionEvent(id: string, customer: string): string {
+  const created = Math.floor(Date.now() / 1000);
+  return JSON.stringify({
+    id,
+    object: 'event',
+    type: 'customer.subscription.created',
+    created,
+    api_version: '2025-03-31.basil',
+    livemode: false,
+    data: {
+      object: {
+        id: `sub_${customer}`,
+        object: 'subscription',
+        customer,
+        status: 'active',
+        currency: 'usd',
+        created,
+        cancel_at_period_end: false,
+        discounts: [],
+        items: {
+          object: 'list',
+          data: [
+            {
+              id: `si_${customer}`,
+              object: 'subscription_item',
+              quantity: 2,
+              discounts: [],
+              price: {
+                id: 'price_1',
+                object: 'price',
+                currency: 'usd',
+                unit_amount: 2_500,
+                billing_scheme: 'per_unit',
+                recurring: { interval: 'month', interval_count: 1, usage_type: 'licensed' },
+              },
+            },
+          ],
+        },
+      },
+    },
+  });
+}
+
+function sign(payload: string, secret = SECRET, timestamp?: number): string {
+  return Stripe.webhooks.generateTestHeaderString({
+    payload,
+    secret,
+    ...(timestamp === undefined ? {} : { timestamp }),
+  });
+}
+
+async function post(port: number, body: string, signature?: string) {
+  const response = await fetch(`http://127.0.0.1:${String(port)}/webhooks/stripe`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(signature === undefined ? {} : { 'stripe-signature': signature }),
+    },
+    body,
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe('stripe connector: POST /webhooks/stripe', () => {
+  let broker: LocalBroker;
+  let kafka: Kafka;
+  let publisher: EventPublisher;
+  let server: RunningServer;
+  const topic = 'stripe.events';
+
+  async function highWatermark(): Promise<number> {
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+    return offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
+  }
+
+  beforeAll(async () => {
+    broker = await startLocalBroker({ topics: [{ name: topic, partitions: 3 }] });
+    kafka = new Kafka({ brokers: [...broker.bootstrapServers], logLevel: logLevel.NOTHING });
+    publisher = new EventPublisher(kafka, serde);
+    await publisher.connect();
+    server = await startHttpServer(
+      [
+        stripeWebhookRoute({
+          publisher,
+          topic,
+          webhookSecrets: [SECRET, OLD_SECRET],
+          logger,
+          now: () => Date.now(),
+          maxBodyBytes: 64 * 1024,
+        }),
+      ],
+      0,
+      logger,
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await server.close();
+    await publisher.disconnect();
+    await broker.stop();
+  });
+
+  it('publishes a signed event as a canonical event keyed by customer, answering 200 after the ack', async () => {
+    const before = await highWatermark();
+    const body = subscriptionEvent('evt_signed_1', 'cus_A');
+    expect(await post(server.port, body, sign(body))).toEqual({ status: 200, body: { received: true } });
+    expect(await highWatermark()).toBe(before + 1);
+
+    const consumer = kafka.consumer({ groupId: 'stripe-connector-test', maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const record = await new Promise<{ key: string; value: Buffer }>((resolve) => {
+      void consumer.run({
+        eachMessage: ({ message }) => {
+          resolve({ key: message.key?.toString() ?? '', value: message.value ?? Buffer.alloc(0) });
+          return Promise.resolve();
+        },
+      });
+    });
+    await consumer.disconnect();
+    const event = await serde.decode(record.value);
+    expect(record.key).toBe('cus_A');
+    expect(event).toMatchObject({ event_id: 'evt_signed_1', source: 'stripe', entity_key: 'cus_A', payload: body });
+  }, 60_000);
+
+  it('accepts the previous secret during a rotation', async () => {
+    const body = subscriptionEvent('evt_rotated', 'cus_B');
+    expect((await post(server.port, body, sign(body, OLD_SECRET))).status).toBe(200);
+  });
+
+  it('rejects bad, missing and stale signatures, malformed JSON and invalid events with 400, publishing nothing', async () => {
+    const before = await highWatermark();
+    const body = subscriptionEvent('evt_bad', 'cus_C');
+    expect((await post(server.port, body, sign(body, 'whsec_wrong'))).status).toBe(400);
+    expect((await post(server.port, body)).status).toBe(400);
+    expect((await post(server.port, body, sign(body, SECRET, Math.floor(Date.now() / 1000) - 600))).status).toBe(400);
+    expect((await post(server.port, `${body}}`, sign(body))).status).toBe(400);
+    const notJson = '{"id": "evt_x", "object": "event",';
+    expect((await post(server.port, notJson, sign(notJson))).status).toBe(400);
+    const invalid = JSON.stringify({
+      id: 'evt_y',
+      object: 'event',
+      type: 'customer.subscription.updated',
+      created: 1,
+      data: {},
+    });
+    const rejected = await post(server.port, invalid, sign(invalid));
+    expect(rejected.status).toBe(400);
+    expect(String(rejected.body['error'])).toMatch(/data/);
+    expect(await highWatermark()).toBe(before);
+  });
+
+  it('acknowledges event types it does not use, publishing nothing', async () => {
+    const before = await highWatermark();
+    const body = JSON.stringify({
+      id: 'evt_product',
+      object: 'event',
+      type: 'product.created',
+      created: 1,
+      data: { object: { id: 'prod_1' } },
+    });
+    expect(await post(server.port, body, sign(body))).toEqual({ status: 200, body: { received: true, ignored: true } });
+    expect(await highWatermark()).toBe(before);
+  });
+
+  it('answers 413 to a body over the limit', async () => {
+    const body = JSON.stringify({ padding: 'x'.repeat(70 * 1024) });
+    expect((await post(server.port, body, sign(body))).status).toBe(413);
+  });
+});
+
+describe('stripe connector: broker failures', () => {
+  it('answers 503 when the broker does not confirm the write, so Stripe retries', async () => {
+    const failing: EventSink = {
+      publish: (topic, events) =>
+        Promise.reject(new PublishError(topic, events.length, { cause: new Error('broker down') })),
+    };
+    const server = await startHttpServer(
+      [stripeWebhookRoute({ publisher: failing, topic: 't', webhookSecrets: [SECRET], logger, now: () => Date.now() })],
+      0,
+      logger,
+    );
+    const body = subscriptionEvent('evt_retry', 'cus_D');
+    expect((await post(server.port, body, sign(body))).status).toBe(503);
+    await server.close();
+  });
+});
+
+describe('persona-stream stripe-connector (the process)', () => {
+  it('serves webhooks on HTTP_PORT against KAFKA_BROKERS and exits 0 on SIGTERM', async () => {
+    const broker = await startLocalBroker({ topics: [{ name: 'proc.stripe.events', partitions: 1 }] });
+    const bin = join(fileURLToPath(new URL('../..', import.meta.url)), 'dist/src/cli/main.js');
+    const child = spawn(process.execPath, [bin, 'stripe-connector'], {
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: broker.bootstrapServers.join(','),
+        KAFKA_TOPIC_PREFIX: 'proc.',
+        STRIPE_WEBHOOK_SECRET: SECRET,
+        HTTP_PORT: '0',
+        METRICS_PORT: '0',
+        LOG_LEVEL: 'info',
+      },
+    });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          const match = /"port":(\d+)[^\n]*stripe connector listening/.exec(output);
+          if (match?.[1] !== undefined) resolve(Number(match[1]));
+        });
+        child.once('exit', (code) => {
+          reject(new Error(`exited ${String(code)}: ${output}`));
+        });
+      });
+      const body = subscriptionEvent('evt_process', 'cus_P');
+      expect((await post(port, body, sign(body))).status).toBe(200);
+      child.kill('SIGTERM');
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await broker.stop();
+    }
+  }, 60_000);
+
+  it('refuses to start without STRIPE_WEBHOOK_SECRET, naming it', async () => {
+    const bin = join(fileURLToPath(new URL('../..', import.meta.url)), 'dist/src/cli/main.js');
+    const child = spawn(process.execPath, [bin, 'stripe-connector'], {
+      env: { ...process.env, KAFKA_BROKERS: '127.0.0.1:1', STRIPE_WEBHOOK_SECRET: '' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain('STRIPE_WEBHOOK_SECRET');
+  });
+});
