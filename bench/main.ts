@@ -2,6 +2,7 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { formatRate } from './stats.js';
 import { runReducerScenario } from './scenarios/reducer.js';
+import { runStripeWebhookScenario } from './scenarios/stripe-webhook.js';
 
 /**
  * `npm run bench [-- --quick] [--json] [--customers N] [--users N] [--runs N]`: prints one row per scenario with
@@ -39,8 +40,10 @@ const reducer = runReducerScenario(
   log,
 );
 
+const webhook = await runStripeWebhookScenario({ requests: quick ? 1_000 : 10_000, concurrency: 16 }, log);
+
 if (values.json) {
-  process.stdout.write(`${JSON.stringify({ machine: machineDescription(), results: [reducer] }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ machine: machineDescription(), results: [reducer, webhook] }, null, 2)}\n`);
 } else {
   const apply = reducer.applyEventsPerSecond;
   process.stdout.write(
@@ -53,6 +56,7 @@ if (values.json) {
       `| reducer | retained state bytes per entity (customers / users) | ${reducer.bytesPerEntity.toFixed(0)} B (${reducer.bytesPerCustomer.toFixed(0)} / ${reducer.bytesPerUser.toFixed(0)}) | heap delta after GC | ≤ 1024 B | ${(reducer.goals.bytesPerEntity / reducer.bytesPerEntity).toFixed(2)} |`,
       `| reducer | profiles derived/s | ${formatRate(reducer.deriveProfilesPerSecond.median)} | ${formatRate(reducer.deriveProfilesPerSecond.min)}–${formatRate(reducer.deriveProfilesPerSecond.max)} | — | — |`,
       `| parse | raw vendor JSON decoded/s (zod) | ${formatRate(reducer.parseEventsPerSecond)} | one pass | — | — |`,
+      `| stripe-webhook | signed webhooks accepted/s with broker ack (${String(webhook.requests)} requests, ${String(webhook.concurrency)} in flight, ${String(webhook.non200)} not 200) | ${formatRate(webhook.requestsPerSecond)} | p50 ${webhook.p50Ms.toFixed(1)} ms, p99 ${webhook.p99Ms.toFixed(1)} ms | — | — |`,
       '',
     ].join('\n'),
   );
