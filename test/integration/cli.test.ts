@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SEED_002_PROFILES } from '../fixtures/seeds.js';
+import { basilSubscriptionCreated } from '../fixtures/stripe-events.js';
 
 /** These tests run the built binary as a user would (`npm test` builds first). */
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -55,47 +56,13 @@ function seed002Identifies(): unknown[] {
 }
 
 function subscriptionEvent(customer: string, quantity: number, unitAmount: number, created: number) {
-  return {
-    id: `evt_${customer}_${created}`,
-    object: 'event',
-    type: 'customer.subscription.created',
+  return basilSubscriptionCreated({
+    id: `evt_${customer}_${String(created)}`,
+    customer,
     created,
-    api_version: '2025-03-31.basil',
-    livemode: false,
-    data: {
-      object: {
-        id: `sub_${customer}`,
-        object: 'subscription',
-        customer,
-        status: 'active',
-        currency: 'usd',
-        created,
-        cancel_at_period_end: false,
-        discounts: [],
-        items: {
-          object: 'list',
-          data: [
-            {
-              id: `si_${customer}`,
-              object: 'subscription_item',
-              quantity,
-              discounts: [],
-              current_period_start: created,
-              current_period_end: created + 2_592_000,
-              price: {
-                id: 'price_seat',
-                object: 'price',
-                currency: 'usd',
-                unit_amount: unitAmount,
-                billing_scheme: 'per_unit',
-                recurring: { interval: 'month', interval_count: 1, usage_type: 'licensed' },
-              },
-            },
-          ],
-        },
-      },
-    },
-  };
+    quantity,
+    unitAmount,
+  });
 }
 
 describe('persona-stream simulate', () => {

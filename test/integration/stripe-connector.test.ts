@@ -11,6 +11,7 @@ import { stripeWebhookRoute } from '../../src/connectors/stripe/stripe-connector
 import { createLogger } from '../../src/log/logger.js';
 import { canonicalEventSchema } from '../../src/records/canonical-event.js';
 import { startLocalBroker, type LocalBroker } from '../../src/local-broker/local-broker.js';
+import { basilSubscriptionCreated } from '../fixtures/stripe-events.js';
 
 const SECRET = 'whsec_test_current';
 const OLD_SECRET = 'whsec_test_previous';
@@ -19,45 +20,7 @@ const logger = createLogger({ level: 'silent', name: 'test' });
 
 function subscriptionEvent(id: string, customer: string): string {
   const created = Math.floor(Date.now() / 1000);
-  return JSON.stringify({
-    id,
-    object: 'event',
-    type: 'customer.subscription.created',
-    created,
-    api_version: '2025-03-31.basil',
-    livemode: false,
-    data: {
-      object: {
-        id: `sub_${customer}`,
-        object: 'subscription',
-        customer,
-        status: 'active',
-        currency: 'usd',
-        created,
-        cancel_at_period_end: false,
-        discounts: [],
-        items: {
-          object: 'list',
-          data: [
-            {
-              id: `si_${customer}`,
-              object: 'subscription_item',
-              quantity: 2,
-              discounts: [],
-              price: {
-                id: 'price_1',
-                object: 'price',
-                currency: 'usd',
-                unit_amount: 2_500,
-                billing_scheme: 'per_unit',
-                recurring: { interval: 'month', interval_count: 1, usage_type: 'licensed' },
-              },
-            },
-          ],
-        },
-      },
-    },
-  });
+  return JSON.stringify(basilSubscriptionCreated({ id, customer, created, quantity: 2, unitAmount: 2_500 }));
 }
 
 function sign(payload: string, secret = SECRET, timestamp?: number): string {
