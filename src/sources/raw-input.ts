@@ -12,7 +12,7 @@ export interface DecodedRawInput {
 }
 
 /** A Stripe event is recognised by `object: "event"`; anything else is read as a Segment payload. */
-export function isStripeEvent(raw: unknown): boolean {
+function isStripeEvent(raw: unknown): boolean {
   return typeof raw === 'object' && raw !== null && (raw as { object?: unknown }).object === 'event';
 }
 

@@ -49,11 +49,7 @@ export function createPipeline(config: PipelineConfig): Pipeline {
   };
 }
 
-/** The state-store key of an entity: profiles of customers and users never share a key. */
-export function customerStateKey(customerId: string): string {
-  return profileKey('customer', customerId);
-}
-
+/** A user's state key (its profile key): customers and users never share one. */
 export function userStateKey(entityKey: string): string {
   return profileKey('user', entityKey);
 }
