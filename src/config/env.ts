@@ -29,12 +29,20 @@ export interface EnvConfig {
     readonly apiKey: string | undefined;
     /** Every accepted signing secret; more than one while a secret is being rotated. */
     readonly webhookSecrets: readonly string[];
+    /** STRIPE_API_URL: where the Stripe API is (stripe-mock, a test double); undefined → api.stripe.com. */
+    readonly apiUrl: string | undefined;
+    /** STRIPE_BACKFILL_RATE: backfill requests per second; undefined → the backfill default (25). */
+    readonly backfillRatePerSecond: number | undefined;
   };
   readonly segment: {
     readonly sharedSecret: string | undefined;
     readonly writeKeys: readonly string[];
     readonly token: string | undefined;
     readonly spaceId: string | undefined;
+    /** SEGMENT_PROFILE_API_URL without a trailing slash; undefined → https://profiles.segment.com. */
+    readonly profileApiUrl: string | undefined;
+    /** SEGMENT_BACKFILL_RATE: Profile API requests per second; undefined → the backfill default (100). */
+    readonly backfillRatePerSecond: number | undefined;
   };
   readonly mavera: {
     readonly apiKey: string | undefined;
@@ -51,6 +59,17 @@ export interface EnvConfig {
   /** Lowercase ISO-4217 code. */
   readonly reportingCurrency: string;
   readonly pipelineConfigPath: string | undefined;
+  readonly processor: {
+    /** Local state directory (LMDB); undefined → a directory under the OS temp dir named for the client id. */
+    readonly stateDir: string | undefined;
+    /** A replay builds state generation N+1 next to N: its own consumer group and changelog topic. */
+    readonly stateGeneration: number;
+    readonly refreshIntervalMs: number;
+    /** 0: event time only (no wall-clock advance of idle partitions). */
+    readonly clockTickMs: number;
+  };
+  readonly sessionTimeoutMs: number;
+  readonly shutdownGraceMs: number;
 }
 
 export interface EnvProblem {
@@ -168,10 +187,14 @@ const variables = {
     matching(/^(?:sk|rk)_(?:live|test)_\S+$/, 'expected a secret (sk_…) or restricted (rk_…) Stripe key').optional(),
   ),
   STRIPE_WEBHOOK_SECRET: variable(list((entry) => /^whsec_\S+$/.test(entry), 'a whsec_… signing secret').optional()),
+  STRIPE_API_URL: variable(httpUrl.optional()),
+  STRIPE_BACKFILL_RATE: variable(integer(1, 1_000).optional()),
   SEGMENT_SHARED_SECRET: variable(secret.optional()),
   SEGMENT_WRITE_KEYS: variable(list((entry) => /^\S+$/.test(entry), 'a write key without whitespace').optional()),
   SEGMENT_TOKEN: variable(secret.optional()),
   SEGMENT_SPACE_ID: variable(matching(/^\S+$/, 'must not contain whitespace').optional()),
+  SEGMENT_PROFILE_API_URL: variable(httpUrl.optional()),
+  SEGMENT_BACKFILL_RATE: variable(integer(1, 1_000).optional()),
   MAVERA_API_KEY: variable(secret.optional()),
   MAVERA_BASE_URL: variable(httpUrl.default('https://app.mavera.io/api/v1')),
   MAVERA_RATE_LIMIT_PER_MIN: variable(integer(1, 100_000).default(60)),
@@ -190,6 +213,12 @@ const variables = {
       .default('usd'),
   ),
   PIPELINE_CONFIG: variable(text.optional()),
+  STATE_DIR: variable(text.optional()),
+  STATE_GENERATION: variable(integer(0, 1_000_000).default(0)),
+  PROCESSOR_REFRESH_INTERVAL_MS: variable(integer(1_000, 31 * 86_400_000).default(3_600_000)),
+  PROCESSOR_CLOCK_TICK_MS: variable(integer(0, 86_400_000).default(60_000)),
+  KAFKA_SESSION_TIMEOUT_MS: variable(integer(6_000, 300_000).default(30_000)),
+  SHUTDOWN_GRACE_MS: variable(integer(0, 3_600_000).default(25_000)),
 };
 
 type VariableName = keyof typeof variables;
@@ -264,12 +293,19 @@ function toConfig(values: ParsedVariables): EnvConfig {
       registryUrl === undefined
         ? undefined
         : { url: registryUrl, username: values.SCHEMA_REGISTRY_USERNAME, password: values.SCHEMA_REGISTRY_PASSWORD },
-    stripe: { apiKey: values.STRIPE_API_KEY, webhookSecrets: values.STRIPE_WEBHOOK_SECRET ?? [] },
+    stripe: {
+      apiKey: values.STRIPE_API_KEY,
+      webhookSecrets: values.STRIPE_WEBHOOK_SECRET ?? [],
+      apiUrl: values.STRIPE_API_URL,
+      backfillRatePerSecond: values.STRIPE_BACKFILL_RATE,
+    },
     segment: {
       sharedSecret: values.SEGMENT_SHARED_SECRET,
       writeKeys: values.SEGMENT_WRITE_KEYS ?? [],
       token: values.SEGMENT_TOKEN,
       spaceId: values.SEGMENT_SPACE_ID,
+      profileApiUrl: values.SEGMENT_PROFILE_API_URL,
+      backfillRatePerSecond: values.SEGMENT_BACKFILL_RATE,
     },
     mavera: {
       apiKey: values.MAVERA_API_KEY,
@@ -284,5 +320,13 @@ function toConfig(values: ParsedVariables): EnvConfig {
     flushIntervalMs: values.FLUSH_INTERVAL_MS,
     reportingCurrency: values.REPORTING_CURRENCY,
     pipelineConfigPath: values.PIPELINE_CONFIG,
+    processor: {
+      stateDir: values.STATE_DIR,
+      stateGeneration: values.STATE_GENERATION,
+      refreshIntervalMs: values.PROCESSOR_REFRESH_INTERVAL_MS,
+      clockTickMs: values.PROCESSOR_CLOCK_TICK_MS,
+    },
+    sessionTimeoutMs: values.KAFKA_SESSION_TIMEOUT_MS,
+    shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
   };
 }

@@ -4,7 +4,14 @@
  * co-partitioned with the event topics: partition p of the changelog holds the state of the keys of partition p.
  */
 export type TopicRole =
-  'stripe-events' | 'segment-events' | 'state-changelog' | 'profiles' | 'personas' | 'persona-updates' | 'dlq';
+  | 'stripe-events'
+  | 'segment-events'
+  | 'state-changelog'
+  | 'profiles'
+  | 'personas'
+  | 'persona-updates'
+  | 'dlq'
+  | 'flusher-lock';
 
 export interface TopicSpec {
   readonly role: TopicRole;
@@ -87,6 +94,15 @@ export function topicCatalogue(options: CatalogueOptions): readonly TopicSpec[] 
       'delete',
       { 'retention.ms': String(90 * DAY_MS) },
       'records that could not be processed, with the reason',
+    ),
+    // Never written to: the flusher replica that the group assigns its one partition is the active flusher.
+    spec(
+      'flusher-lock',
+      'flusher-lock',
+      1,
+      'delete',
+      { 'retention.ms': String(DAY_MS) },
+      'leader election of the flusher (one partition, no records)',
     ),
   ];
 }

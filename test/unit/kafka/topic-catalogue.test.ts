@@ -13,6 +13,7 @@ describe('topic catalogue', () => {
       'persona-stream.personas',
       'persona-stream.persona-updates',
       'persona-stream.dlq',
+      'persona-stream.flusher-lock',
     ]);
     expect(topicName(catalogue, 'dlq')).toBe('persona-stream.dlq');
   });

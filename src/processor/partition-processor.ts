@@ -1,0 +1,213 @@
+import { RecordDecodeError } from '../adapters/kafka/record-serde.js';
+import { fnv1a32 } from '../domain/hash.js';
+import {
+  advanceEntity,
+  applySegmentMessageToState,
+  applyStripeFact,
+  createCustomerState,
+  createUserState,
+  deriveProfile,
+  userStateKey,
+  type EntityState,
+  type Pipeline,
+} from '../domain/pipeline/pipeline.js';
+import { profileKey } from '../domain/profile/model.js';
+import type { CanonicalEvent } from '../records/canonical-event.js';
+import { encodeDeadLetterValue, type DeadLetter } from '../records/dead-letter.js';
+import { profileToRecord, type ProfileRecord } from '../records/profile-record.js';
+import { CanonicalEventError, decodeCanonicalEvent } from '../sources/canonical-events.js';
+import type { StateStore, StoredEntity } from './state-store.js';
+
+/** Turns a state into bytes and back, exactly (src/domain/state). */
+export interface EntityStateCodec {
+  encode(state: EntityState): Uint8Array;
+  decode(bytes: Uint8Array): EntityState;
+}
+
+export interface InputRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+}
+
+/** What one batch produced: written to the changelog, profiles and dead-letter topics before its offsets commit. */
+export interface BatchOutcome {
+  /** State key → the entity's new stored form (changelog record and local store entry). */
+  readonly entities: Map<string, StoredEntity>;
+  readonly profiles: ProfileRecord[];
+  readonly deadLetters: DeadLetter[];
+  readonly applied: number;
+  readonly duplicates: number;
+  readonly watermark: number;
+}
+
+export interface PartitionProcessorOptions {
+  readonly partition: number;
+  readonly pipeline: Pipeline;
+  readonly codec: EntityStateCodec;
+  readonly store: StateStore;
+  readonly decodeEvent: (value: Buffer) => Promise<CanonicalEvent>;
+  /**
+   * Event-time resolution at which untouched entities are re-evaluated (inactivity, rolling windows): when the
+   * watermark enters a new period, every entity of the partition is re-derived once the partition is caught up.
+   */
+  readonly refreshIntervalMs: number;
+  readonly watermark: number;
+}
+
+interface Working {
+  state: EntityState;
+  profileHash: number;
+}
+
+/**
+ * The processor's work for one partition: the domain reducer per entity key over a batch of canonical events,
+ * with the partition's event-time watermark. It reads the local store but never writes it: the caller makes the
+ * outcome durable (changelog, then offsets, then the store) so a crash at any point replays harmlessly.
+ */
+export class PartitionProcessor {
+  readonly partition: number;
+  private watermarkValue: number;
+  private refreshedPeriod: number;
+
+  constructor(private readonly options: PartitionProcessorOptions) {
+    this.partition = options.partition;
+    this.watermarkValue = options.watermark;
+    this.refreshedPeriod = this.periodOf(options.watermark);
+  }
+
+  get watermark(): number {
+    return this.watermarkValue;
+  }
+
+  async process(records: readonly InputRecord[], now: number, caughtUp: boolean): Promise<BatchOutcome> {
+    const working = new Map<string, Working>();
+    const deadLetters: DeadLetter[] = [];
+    let applied = 0;
+    let duplicates = 0;
+    for (const record of records) {
+      const rejection = (code: string, reason: string): DeadLetter => ({
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        key: record.key === null ? null : record.key.toString('utf8'),
+        reason,
+        error_code: code,
+        value: encodeDeadLetterValue(record.value),
+        at: now,
+      });
+      if (record.value === null) {
+        deadLetters.push(rejection('empty_value', 'record has no value'));
+        continue;
+      }
+      let event: CanonicalEvent;
+      try {
+        event = await this.options.decodeEvent(record.value);
+      } catch (error) {
+        if (!(error instanceof RecordDecodeError)) throw error;
+        deadLetters.push(rejection(error.code, error.message));
+        continue;
+      }
+      const inputs = decodeCanonicalEvent(event);
+      if (inputs instanceof CanonicalEventError) {
+        deadLetters.push(rejection(inputs.code, inputs.message));
+        continue;
+      }
+      if (event.occurred_at > this.watermarkValue) this.watermarkValue = event.occurred_at;
+      for (const input of inputs) {
+        if (input.source === 'segment') {
+          const entry = this.load(working, userStateKey(input.message.entityKey), () =>
+            createUserState(userStateKey(input.message.entityKey)),
+          );
+          if (entry.state.kind !== 'user') throw new TypeError('a user key holds a customer state');
+          if (applySegmentMessageToState(this.options.pipeline, entry.state, input.message)) applied += 1;
+          else duplicates += 1;
+          continue;
+        }
+        for (const fact of input.facts) {
+          const key = profileKey('customer', fact.customerId);
+          const entry = this.load(working, key, () => createCustomerState(fact.customerId));
+          if (entry.state.kind !== 'customer') throw new TypeError('a customer key holds a user state');
+          if (applyStripeFact(entry.state, fact)) applied += 1;
+          else duplicates += 1;
+        }
+      }
+    }
+
+    const entities = new Map<string, StoredEntity>();
+    const profiles: ProfileRecord[] = [];
+    for (const [key, entry] of working) this.settle(key, entry, entities, profiles, true);
+    if (caughtUp) this.refreshIfDue(working, entities, profiles);
+    return { entities, profiles, deadLetters, applied, duplicates, watermark: this.watermarkValue };
+  }
+
+  /**
+   * Moves the partition's time forward without an event (the wall-clock tick of an idle, caught-up partition), so
+   * a user can leave "active" while nothing arrives.
+   */
+  advanceTo(time: number): BatchOutcome {
+    const entities = new Map<string, StoredEntity>();
+    const profiles: ProfileRecord[] = [];
+    if (time > this.watermarkValue) {
+      this.watermarkValue = time;
+      this.refreshIfDue(new Map(), entities, profiles);
+    }
+    return { entities, profiles, deadLetters: [], applied: 0, duplicates: 0, watermark: this.watermarkValue };
+  }
+
+  private periodOf(time: number): number {
+    return Number.isFinite(time) ? Math.floor(time / this.options.refreshIntervalMs) : Number.NEGATIVE_INFINITY;
+  }
+
+  private refreshIfDue(
+    handled: ReadonlyMap<string, Working>,
+    entities: Map<string, StoredEntity>,
+    profiles: ProfileRecord[],
+  ): void {
+    const period = this.periodOf(this.watermarkValue);
+    if (period <= this.refreshedPeriod) return;
+    this.refreshedPeriod = period;
+    for (const [key, stored] of this.options.store.entries(this.partition)) {
+      if (handled.has(key)) continue;
+      const entry: Working = { state: this.options.codec.decode(stored.state), profileHash: stored.profileHash };
+      this.settle(key, entry, entities, profiles, false);
+    }
+  }
+
+  /** Advances the entity to the watermark and derives its profile; records what must be written. */
+  private settle(
+    key: string,
+    entry: Working,
+    entities: Map<string, StoredEntity>,
+    profiles: ProfileRecord[],
+    touched: boolean,
+  ): void {
+    const { pipeline, codec } = this.options;
+    advanceEntity(pipeline, entry.state, this.watermarkValue);
+    const profile = profileToRecord(deriveProfile(pipeline, entry.state, this.watermarkValue));
+    const hash = profileHash(profile);
+    const profileChanged = hash !== entry.profileHash;
+    if (profileChanged) profiles.push(profile);
+    // An untouched entity whose profile did not move needs no write: the next event advances it anyway.
+    if (touched || profileChanged) entities.set(key, { profileHash: hash, state: codec.encode(entry.state) });
+  }
+
+  private load(working: Map<string, Working>, key: string, create: () => EntityState): Working {
+    let entry = working.get(key);
+    if (entry !== undefined) return entry;
+    const stored = this.options.store.get(this.partition, key);
+    entry =
+      stored === undefined
+        ? { state: create(), profileHash: 0 }
+        : { state: this.options.codec.decode(stored.state), profileHash: stored.profileHash };
+    working.set(key, entry);
+    return entry;
+  }
+}
+
+/** A profile's identity without its evaluation time: only a change of content makes a new profile record. */
+export function profileHash(profile: ProfileRecord): number {
+  return fnv1a32(JSON.stringify({ ...profile, as_of: 0 })) | 1;
+}

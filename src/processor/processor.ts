@@ -1,0 +1,340 @@
+import type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import type { RecordSerde } from '../adapters/kafka/record-serde.js';
+import type { Pipeline } from '../domain/pipeline/pipeline.js';
+import type { Logger } from '../log/logger.js';
+import type { CanonicalEvent } from '../records/canonical-event.js';
+import type { DeadLetter } from '../records/dead-letter.js';
+import type { ProfileRecord } from '../records/profile-record.js';
+import { encodeWatermark, restoreFromChangelog, WATERMARK_KEY, type RestoreReport } from './changelog-restorer.js';
+import {
+  PartitionProcessor,
+  type BatchOutcome,
+  type EntityStateCodec,
+  type InputRecord,
+} from './partition-processor.js';
+import { encodeStored, type StateStore } from './state-store.js';
+
+export interface ProcessorTopics {
+  readonly stripeEvents: string;
+  readonly segmentEvents: string;
+  readonly changelog: string;
+  readonly profiles: string;
+  readonly deadLetters: string;
+}
+
+/** What the processor reports as it works (metrics, tests). Every callback is optional. */
+export interface ProcessorObserver {
+  batchProcessed?(report: {
+    topic: string;
+    partition: number;
+    records: number;
+    profiles: number;
+    deadLetters: readonly DeadLetter[];
+    entities: number;
+    seconds: number;
+    watermark: number;
+    lag: number;
+  }): void;
+  restored?(report: RestoreReport): void;
+  assigned?(partitions: readonly number[]): void;
+}
+
+export interface ProcessorOptions {
+  readonly kafka: Kafka;
+  readonly topics: ProcessorTopics;
+  readonly groupId: string;
+  readonly pipeline: Pipeline;
+  readonly codec: EntityStateCodec;
+  readonly store: StateStore;
+  readonly serdes: {
+    readonly event: RecordSerde<CanonicalEvent>;
+    readonly profile: RecordSerde<ProfileRecord>;
+    readonly deadLetter: RecordSerde<DeadLetter>;
+  };
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Event-time period after which untouched entities are re-evaluated (inactivity, windows). */
+  readonly refreshIntervalMs: number;
+  /** How often an idle, caught-up partition's time follows the wall clock; 0 turns the tick off. */
+  readonly clockTickMs: number;
+  readonly sessionTimeoutMs?: number;
+  readonly observer?: ProcessorObserver;
+}
+
+/**
+ * The stateful processor: a consumer group over both event topics, the domain reducer per entity key, state in the
+ * local store and in the compacted changelog. Per batch, in this order: the changelog records, changed profiles and
+ * dead letters are acknowledged by the broker, then the input offsets are committed, then the local store is
+ * written with its checkpoint. A crash anywhere replays events whose effects are already in (or restored from) the
+ * changelog, where the reducer's event-id deduplication makes them no-ops: exactly-once effect on state.
+ */
+export class Processor {
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly partitions = new Map<number, PartitionProcessor>();
+  private readonly locks = new Map<number, Promise<unknown>>();
+  private readonly lastActivity = new Map<number, number>();
+  private readonly caughtUp = new Set<number>();
+  private restoring: Promise<void> = Promise.resolve();
+  private restoringCount = 0;
+  private assignedOnce = false;
+  private tick: NodeJS.Timeout | undefined;
+  private crashed: Error | undefined;
+
+  constructor(private readonly options: ProcessorOptions) {
+    this.consumer = options.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 100,
+      sessionTimeout: options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
+      retry: { retries: 10 },
+    });
+    this.producer = options.kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 5 } });
+    this.admin = options.kafka.admin();
+  }
+
+  /** The kafkajs consumer, for health tracking (heartbeats, crashes, rebalances). */
+  get kafkaConsumer(): Consumer {
+    return this.consumer;
+  }
+
+  /** Ready: joined the group, partitions assigned, and no restore in progress. */
+  get ready(): boolean {
+    return this.assignedOnce && this.restoringCount === 0 && this.crashed === undefined;
+  }
+
+  get assignedPartitions(): readonly number[] {
+    return [...this.partitions.keys()].sort((a, b) => a - b);
+  }
+
+  watermarkOf(partition: number): number | undefined {
+    return this.partitions.get(partition)?.watermark;
+  }
+
+  async start(fromBeginning = true): Promise<void> {
+    await Promise.all([this.producer.connect(), this.admin.connect(), this.consumer.connect()]);
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+      const assignment = event.payload.memberAssignment;
+      const assigned = new Set<number>();
+      for (const topic of [this.options.topics.stripeEvents, this.options.topics.segmentEvents]) {
+        for (const partition of assignment[topic] ?? []) assigned.add(partition);
+      }
+      this.onAssignment(assigned);
+    });
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      const error = event.payload.error;
+      this.crashed = error;
+      this.options.logger.error({ err: error, restart: event.payload.restart }, 'processor consumer crashed');
+      if (event.payload.restart) this.crashed = undefined;
+    });
+    await this.consumer.subscribe({
+      topics: [this.options.topics.stripeEvents, this.options.topics.segmentEvents],
+      fromBeginning,
+    });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 4,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    if (this.options.clockTickMs > 0) {
+      this.tick = setInterval(() => {
+        void this.onClockTick();
+      }, this.options.clockTickMs);
+      this.tick.unref();
+    }
+  }
+
+  /** Drain: stop fetching, let the batch in hand finish and persist, commit, leave the group. */
+  async stop(): Promise<void> {
+    if (this.tick !== undefined) clearInterval(this.tick);
+    await this.consumer.stop();
+    await Promise.all([...this.locks.values()].map((lock) => lock.catch(() => undefined)));
+    await this.consumer.disconnect();
+    await Promise.all([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+
+  private onAssignment(assigned: ReadonlySet<number>): void {
+    this.assignedOnce = true;
+    for (const partition of [...this.partitions.keys()]) {
+      if (!assigned.has(partition)) {
+        // Revoked: kafkajs finished the batch in hand before rejoining; the store keeps the state, checkpointed.
+        this.partitions.delete(partition);
+        this.caughtUp.delete(partition);
+      }
+    }
+    const added = [...assigned].filter((partition) => !this.partitions.has(partition)).sort((a, b) => a - b);
+    this.options.observer?.assigned?.([...assigned].sort((a, b) => a - b));
+    if (added.length === 0) return;
+    this.restoringCount += 1;
+    const previous = this.restoring;
+    this.restoring = previous
+      .catch(() => undefined)
+      .then(async () => {
+        const report = await restoreFromChangelog({
+          kafka: this.options.kafka,
+          admin: this.admin,
+          topic: this.options.topics.changelog,
+          partitions: added,
+          store: this.options.store,
+          logger: this.options.logger,
+          groupPrefix: `${this.options.groupId}.`,
+        });
+        this.options.observer?.restored?.(report);
+        for (const partition of added) {
+          const checkpoint = this.options.store.checkpoint(partition);
+          this.partitions.set(
+            partition,
+            new PartitionProcessor({
+              partition,
+              pipeline: this.options.pipeline,
+              codec: this.options.codec,
+              store: this.options.store,
+              decodeEvent: (value) => this.options.serdes.event.decode(value),
+              refreshIntervalMs: this.options.refreshIntervalMs,
+              watermark: checkpoint?.watermark ?? Number.NEGATIVE_INFINITY,
+            }),
+          );
+        }
+      })
+      .catch((error: unknown) => {
+        this.options.logger.error({ err: error, partitions: added }, 'state restore failed');
+        throw error;
+      })
+      .finally(() => {
+        this.restoringCount -= 1;
+      });
+  }
+
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (batch.messages.length === 0) return;
+    // A partition just assigned is usable only once its state is restored; keep the membership alive meanwhile.
+    while (this.restoringCount > 0) {
+      await Promise.race([this.restoring.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1_000))]);
+      await payload.heartbeat();
+    }
+    await this.restoring;
+    if (!payload.isRunning() || payload.isStale()) return;
+    const partition = batch.partition;
+    const processor = this.partitions.get(partition);
+    if (processor === undefined) return;
+    await this.withLock(partition, async () => {
+      const started = performance.now();
+      const records: InputRecord[] = batch.messages.map((message) => ({
+        topic: batch.topic,
+        partition,
+        offset: message.offset,
+        key: message.key,
+        value: message.value,
+      }));
+      const lag = Number(batch.offsetLag());
+      const caughtUp = lag === 0;
+      const outcome = await processor.process(records, this.options.now(), caughtUp);
+      const next = (BigInt(batch.lastOffset()) + 1n).toString();
+      await this.persist(partition, outcome, [{ topic: batch.topic, partition, offset: next }]);
+      payload.resolveOffset(batch.lastOffset());
+      this.lastActivity.set(partition, this.options.now());
+      if (caughtUp) this.caughtUp.add(partition);
+      else this.caughtUp.delete(partition);
+      this.options.observer?.batchProcessed?.({
+        topic: batch.topic,
+        partition,
+        records: records.length,
+        profiles: outcome.profiles.length,
+        deadLetters: outcome.deadLetters,
+        entities: outcome.entities.size,
+        seconds: (performance.now() - started) / 1_000,
+        watermark: outcome.watermark,
+        lag,
+      });
+    });
+    await payload.heartbeat();
+  }
+
+  private async onClockTick(): Promise<void> {
+    const now = this.options.now();
+    for (const [partition, processor] of this.partitions) {
+      if (!this.caughtUp.has(partition)) continue;
+      if (now - (this.lastActivity.get(partition) ?? 0) < this.options.clockTickMs) continue;
+      if (now <= processor.watermark) continue;
+      try {
+        await this.withLock(partition, async () => {
+          if (this.partitions.get(partition) !== processor) return;
+          await this.persist(partition, processor.advanceTo(now), []);
+        });
+      } catch (error) {
+        this.options.logger.warn({ err: error, partition }, 'clock tick could not be persisted; retried next tick');
+      }
+    }
+  }
+
+  /** Changelog, profiles and dead letters acknowledged → offsets committed → local store and checkpoint written. */
+  private async persist(
+    partition: number,
+    outcome: BatchOutcome,
+    commits: readonly { topic: string; partition: number; offset: string }[],
+  ): Promise<void> {
+    const { topics, serdes, store } = this.options;
+    const changelog: Message[] = [];
+    for (const [key, entity] of outcome.entities) changelog.push({ key, value: encodeStored(entity), partition });
+    const previous = store.checkpoint(partition);
+    const watermarkMoved = previous === undefined || previous.watermark !== outcome.watermark;
+    if (watermarkMoved && Number.isFinite(outcome.watermark)) {
+      changelog.push({ key: WATERMARK_KEY, value: encodeWatermark(outcome.watermark), partition });
+    }
+    const topicMessages: TopicMessages[] = [];
+    if (changelog.length > 0) topicMessages.push({ topic: topics.changelog, messages: changelog });
+    if (outcome.profiles.length > 0) {
+      topicMessages.push({
+        topic: topics.profiles,
+        messages: await Promise.all(
+          outcome.profiles.map(async (profile) => ({
+            key: profile.key,
+            value: await serdes.profile.encode(profile),
+            partition,
+          })),
+        ),
+      });
+    }
+    if (outcome.deadLetters.length > 0) {
+      topicMessages.push({
+        topic: topics.deadLetters,
+        messages: await Promise.all(
+          outcome.deadLetters.map(async (letter) => ({
+            key: letter.key,
+            value: await serdes.deadLetter.encode(letter),
+            headers: { reason: letter.error_code },
+          })),
+        ),
+      });
+    }
+    let changelogOffset = previous?.changelogOffset ?? '0';
+    if (topicMessages.length > 0) {
+      const results = await this.producer.sendBatch({ topicMessages, acks: -1, timeout: 30_000 });
+      // This instance is the partition's only writer, so its records are contiguous from the lowest base offset.
+      const bases = results
+        .filter((result) => result.topicName === topics.changelog && result.partition === partition)
+        .map((result) => BigInt(result.baseOffset ?? '0'));
+      if (bases.length > 0 && changelog.length > 0) {
+        const lowest = bases.reduce((a, b) => (a < b ? a : b));
+        changelogOffset = (lowest + BigInt(changelog.length)).toString();
+      }
+    }
+    if (commits.length > 0) await this.consumer.commitOffsets([...commits]);
+    store.write(partition, outcome.entities, { changelogOffset, watermark: outcome.watermark });
+  }
+
+  private async withLock<T>(partition: number, work: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(partition) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.locks.set(partition, next);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(partition) === next) this.locks.delete(partition);
+    }
+  }
+}
