@@ -1,6 +1,8 @@
 import type { Command } from './command.js';
 import { demoCommand } from './demo.js';
 import { explainMrrCommand } from './explain-mrr-command.js';
+import { processorCommand } from './processor.js';
+import { segmentConnectorCommand } from './segment-connector.js';
 import { simulateCommand } from './simulate.js';
 import { stripeConnectorCommand } from './stripe-connector.js';
 import { topicsCommand } from './topics.js';
@@ -11,4 +13,6 @@ export const commands: readonly Command[] = [
   explainMrrCommand,
   topicsCommand,
   stripeConnectorCommand,
+  segmentConnectorCommand,
+  processorCommand,
 ];

@@ -1,0 +1,80 @@
+import type { SegmentMessageType } from '../../domain/segment/model.js';
+import type { EpochMs } from '../../domain/time.js';
+import { isPlainObject } from '../../sources/segment/json-value.js';
+import { rejection, type SegmentDecision } from './segment-decision.js';
+import { decideMessages, JsonBodyError, oversizeEvent, parseJsonBody, withoutFields } from './segment-messages.js';
+import type { TrackingApiEndpoint } from './tracking-api-endpoints.js';
+import { writeKeyFromAuthorization, writeKeyFromBody, type AcceptedWriteKeys } from './write-key.js';
+
+export interface TrackingApiRequest {
+  readonly endpoint: TrackingApiEndpoint;
+  readonly authorization: string | undefined;
+  /** The raw body, already held to the request size limit. */
+  readonly body: Buffer;
+  readonly receivedAt: EpochMs;
+}
+
+export interface TrackingApiPolicy {
+  readonly writeKeys: AcceptedWriteKeys;
+  readonly maxEventBytes: number;
+  readonly maxBatchEvents: number;
+}
+
+/**
+ * Fields a sender does not get to put on a published message: its credential, and the arrival time, which we
+ * stamp as Segment's servers do (a client-sent receivedAt would bypass the sentAt clock-skew correction).
+ */
+const SERVER_FIELDS = ['writeKey', 'receivedAt'] as const;
+
+/**
+ * One request to a Tracking-API-compatible endpoint: the write key first (401, Basic header or body), then the
+ * shape, Segment's size rules (400 naming the message) and the messages themselves (see decideMessages).
+ */
+export function decideTrackingApiRequest(request: TrackingApiRequest, policy: TrackingApiPolicy): SegmentDecision {
+  const body = parseJsonBody(request.body);
+  const verdict = policy.writeKeys.verify(
+    writeKeyFromAuthorization(request.authorization),
+    body instanceof JsonBodyError ? undefined : writeKeyFromBody(body),
+  );
+  if (!verdict.ok) return rejection(401, 'rejected_write_key', verdict.code, verdict.message);
+  if (body instanceof JsonBodyError) return rejection(400, 'invalid', 'invalid_json', body.message);
+  const endpoint = request.endpoint;
+  return endpoint.kind === 'single'
+    ? decideSingleCall(body, endpoint.type, request.receivedAt, policy)
+    : decideBatch(body, request.receivedAt, policy);
+}
+
+function decideSingleCall(
+  body: unknown,
+  type: SegmentMessageType,
+  receivedAt: EpochMs,
+  policy: TrackingApiPolicy,
+): SegmentDecision {
+  if (!isPlainObject(body)) {
+    return rejection(400, 'invalid', 'invalid_payload', 'expected one Segment message (a JSON object)');
+  }
+  if ('batch' in body) {
+    return rejection(400, 'invalid', 'invalid_payload', 'a {"batch":[…]} body goes to /v1/batch');
+  }
+  const message = { ...(withoutFields(body, SERVER_FIELDS) as Record<string, unknown>), type };
+  return oversizeEvent([message], true, policy.maxEventBytes) ?? decideMessages(message, { receivedAt });
+}
+
+function decideBatch(body: unknown, receivedAt: EpochMs, policy: TrackingApiPolicy): SegmentDecision {
+  const items = isPlainObject(body) ? body['batch'] : undefined;
+  if (!isPlainObject(body) || !Array.isArray(items)) {
+    return rejection(400, 'invalid', 'invalid_payload', 'expected {"batch":[…]} with an array of messages');
+  }
+  if (items.length > policy.maxBatchEvents) {
+    return rejection(
+      400,
+      'too_large',
+      'too_many_events',
+      `the batch holds ${items.length} messages; a batch may hold at most ${policy.maxBatchEvents}`,
+    );
+  }
+  const prepared = items.map((item: unknown) => withoutFields(item, SERVER_FIELDS));
+  return (
+    oversizeEvent(prepared, false, policy.maxEventBytes) ?? decideMessages({ ...body, batch: prepared }, { receivedAt })
+  );
+}

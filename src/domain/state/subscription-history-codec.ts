@@ -1,0 +1,213 @@
+import { internCode } from '../codes.js';
+import { EMPTY } from '../revenue/exact-arrays.js';
+import { VERSION_STRIDE, type SubscriptionHistory } from '../revenue/customer-state.js';
+import type { PackedBody } from '../revenue/subscription-body.js';
+import type { Price } from '../stripe/model.js';
+import type { ByteReader } from './byte-reader.js';
+import type { ByteWriter } from './byte-writer.js';
+import { EntityStateEncodeError } from './entity-state-errors.js';
+import { readPrice, writePrice } from './price-codec.js';
+
+/**
+ * Subscription histories are written as they are held: refs in their order (a body's words point at them by
+ * position, and later snapshots are interned against them), bodies in their order, versions as (at, body, rank,
+ * event-id hash). Packed words are split into their parts, which are small numbers, and put back together on read.
+ */
+
+const REF_STRING = 0;
+const REF_IDS = 1;
+const REF_PRICE = 2;
+
+/** Layout constants of subscription-body.ts (format version 1 depends on them). */
+const REF_UNIT = 2 ** 16;
+const ORDER_RANK_UNIT = 2 ** 32;
+const MAX_RANK = 2;
+const HEAD_PRESENCE_UNIT = 32;
+const HEAD_ITEMS_UNIT = 512;
+const OPTIONAL_INSTANTS = 4;
+const FIXED_WORDS = 3;
+const EMPTY_IDS: readonly string[] = EMPTY;
+
+export function writeSubscriptionHistory(writer: ByteWriter, history: SubscriptionHistory): void {
+  const versions = history.versions;
+  const bodies = history.bodies;
+  const refs = history.refs;
+  if (versions.length % VERSION_STRIDE !== 0) {
+    throw new EntityStateEncodeError('subscription.versions', `length ${versions.length} is not a multiple of 3`);
+  }
+  writer.string(history.id);
+  writer.uint((versions.length / VERSION_STRIDE) * 2 + (history.truncated ? 1 : 0));
+  writer.uint(refs.length);
+  for (const ref of refs) writeRef(writer, ref);
+  writer.uint(bodies.length);
+  for (const body of bodies) writeBody(writer, body, refs.length);
+  for (let i = 0; i < versions.length; i += VERSION_STRIDE) {
+    const order = versions[i + 1] as number;
+    const body = versions[i + 2] as number;
+    const rank = Math.floor(order / ORDER_RANK_UNIT);
+    if (!Number.isSafeInteger(order) || order < 0 || rank > MAX_RANK) {
+      throw new EntityStateEncodeError('subscription.version.order', `not rank × 2³² + 32-bit hash: ${order}`);
+    }
+    if (!Number.isInteger(body) || body < 0 || body >= bodies.length) {
+      throw new EntityStateEncodeError('subscription.version.body', `no body ${body} of ${bodies.length}`);
+    }
+    writer.time(versions[i] as number);
+    writer.uint(body * 4 + rank);
+    writer.int32(order - rank * ORDER_RANK_UNIT);
+  }
+}
+
+export function readSubscriptionHistory(reader: ByteReader): SubscriptionHistory {
+  const id = reader.requiredString('subscription.id');
+  const shape = reader.uint('subscription.versions');
+  const versionCount = Math.floor(shape / 2);
+  if (versionCount * 6 > reader.remaining)
+    reader.fail('malformed', 'subscription.versions', 'more versions than bytes');
+  const refCount = reader.count('subscription.refs', 2);
+  const refs = new Array<unknown>(refCount);
+  const refKinds = new Uint8Array(refCount);
+  for (let i = 0; i < refCount; i++) {
+    const kindAt = reader.offset;
+    const kind = reader.uint('subscription.ref.kind');
+    refKinds[i] = kind;
+    if (kind === REF_STRING) refs[i] = reader.requiredString('subscription.ref');
+    else if (kind === REF_IDS) refs[i] = readIds(reader);
+    else if (kind === REF_PRICE) refs[i] = readPrice(reader);
+    else reader.fail('malformed', 'subscription.ref.kind', `unknown ref kind ${kind}`, kindAt);
+  }
+  const bodyCount = reader.count('subscription.bodies', 5);
+  const bodies = new Array<PackedBody>(bodyCount);
+  for (let i = 0; i < bodyCount; i++) bodies[i] = readBody(reader, refs, refKinds);
+  const versions = new Array<number>(versionCount * VERSION_STRIDE);
+  for (let i = 0; i < versionCount; i++) {
+    const at = reader.requiredTime('subscription.version.at');
+    const pointerAt = reader.offset;
+    const pointer = reader.uint('subscription.version.body');
+    const rank = pointer % 4;
+    const body = (pointer - rank) / 4;
+    if (rank > MAX_RANK || body >= bodyCount) {
+      reader.fail('malformed', 'subscription.version.body', `no body ${body} / rank ${rank}`, pointerAt);
+    }
+    const order = rank * ORDER_RANK_UNIT + reader.uint32('subscription.version.hash');
+    const offset = i * VERSION_STRIDE;
+    if (i > 0) {
+      const previousAt = versions[offset - VERSION_STRIDE] as number;
+      if (previousAt > at || (previousAt === at && (versions[offset - 2] as number) >= order)) {
+        reader.fail('malformed', 'subscription.version.at', 'versions out of order', pointerAt);
+      }
+    }
+    versions[offset] = at;
+    versions[offset + 1] = order;
+    versions[offset + 2] = body;
+  }
+  return { id, versions: versionCount === 0 ? EMPTY : versions, bodies, refs, truncated: shape % 2 === 1 };
+}
+
+function writeRef(writer: ByteWriter, ref: unknown): void {
+  if (typeof ref === 'string') {
+    writer.uint(REF_STRING);
+    writer.string(ref);
+  } else if (Array.isArray(ref)) {
+    writer.uint(REF_IDS);
+    writer.uint(ref.length);
+    for (const id of ref as readonly unknown[]) {
+      if (typeof id !== 'string') throw new EntityStateEncodeError('subscription.ref', 'an id list holds a non-string');
+      writer.string(id);
+    }
+  } else if (typeof ref === 'object' && ref !== null) {
+    writer.uint(REF_PRICE);
+    writePrice(writer, ref as Price);
+  } else {
+    throw new EntityStateEncodeError('subscription.ref', `unexpected ${typeof ref}`);
+  }
+}
+
+function readIds(reader: ByteReader): readonly string[] {
+  const count = reader.count('subscription.ref.ids');
+  if (count === 0) return EMPTY_IDS;
+  const ids = new Array<string>(count);
+  for (let i = 0; i < count; i++) ids[i] = reader.requiredString('subscription.ref.ids');
+  return ids;
+}
+
+function writeBody(writer: ByteWriter, body: PackedBody, refCount: number): void {
+  const head = body[0] as number;
+  const presence = Math.floor(head / HEAD_PRESENCE_UNIT) % 16;
+  const itemCount = Math.floor(head / HEAD_ITEMS_UNIT);
+  const instants = popCount(presence);
+  if (!Number.isSafeInteger(head) || head < 0 || body.length !== FIXED_WORDS + instants + 2 * itemCount) {
+    throw new EntityStateEncodeError('subscription.body', `head ${head} does not describe ${body.length} words`);
+  }
+  writer.uint(head);
+  writer.time(body[1] as number);
+  const refsWord = body[2] as number;
+  writeRefPair(writer, refsWord, refCount);
+  let offset = FIXED_WORDS;
+  for (let i = 0; i < instants; i++) writer.time(body[offset++] as number);
+  for (let i = 0; i < itemCount; i++) {
+    const word = body[offset++] as number;
+    if (!Number.isSafeInteger(word) || word < 0) {
+      throw new EntityStateEncodeError('subscription.body.item', `not a packed ref word: ${word}`);
+    }
+    writeRefPair(writer, word % (REF_UNIT * REF_UNIT), refCount);
+    const priceRef = Math.floor(word / REF_UNIT / REF_UNIT);
+    checkRef(priceRef, refCount, 'subscription.body.item.price');
+    writer.uint(priceRef);
+    writer.number(body[offset++] as number);
+  }
+}
+
+/** A ref + 2¹⁶ × id-list ref, as two uints. */
+function writeRefPair(writer: ByteWriter, word: number, refCount: number): void {
+  const low = word % REF_UNIT;
+  const high = Math.floor(word / REF_UNIT);
+  if (!Number.isSafeInteger(word) || word < 0) {
+    throw new EntityStateEncodeError('subscription.body', `not a packed ref word: ${word}`);
+  }
+  checkRef(low, refCount, 'subscription.body.ref');
+  checkRef(high, refCount, 'subscription.body.ids');
+  writer.uint(low);
+  writer.uint(high);
+}
+
+function checkRef(ref: number, refCount: number, field: string): void {
+  if (ref >= refCount) throw new EntityStateEncodeError(field, `ref ${ref} of ${refCount}`);
+}
+
+function readBody(reader: ByteReader, refs: unknown[], kinds: Uint8Array): PackedBody {
+  const headAt = reader.offset;
+  const head = reader.uint('subscription.body.head');
+  const presence = Math.floor(head / HEAD_PRESENCE_UNIT) % 16;
+  const itemCount = Math.floor(head / HEAD_ITEMS_UNIT);
+  const instants = popCount(presence);
+  if (itemCount * 4 > reader.remaining) reader.fail('malformed', 'subscription.body.head', 'too many items', headAt);
+  const body: PackedBody = new Array<number>(FIXED_WORDS + instants + 2 * itemCount);
+  body[0] = head;
+  body[1] = reader.requiredTime('subscription.body.created');
+  const currency = readRef(reader, refs, kinds, REF_STRING, 'subscription.body.currency');
+  refs[currency] = internCode(refs[currency] as string);
+  body[2] = currency + REF_UNIT * readRef(reader, refs, kinds, REF_IDS, 'subscription.body.discountIds');
+  let offset = FIXED_WORDS;
+  for (let i = 0; i < instants; i++) body[offset++] = reader.requiredTime('subscription.body.instant');
+  for (let i = 0; i < itemCount; i++) {
+    const itemId = readRef(reader, refs, kinds, REF_STRING, 'subscription.body.item.id');
+    const ids = readRef(reader, refs, kinds, REF_IDS, 'subscription.body.item.discountIds');
+    const price = readRef(reader, refs, kinds, REF_PRICE, 'subscription.body.item.price');
+    body[offset++] = itemId + REF_UNIT * ids + REF_UNIT * REF_UNIT * price;
+    body[offset++] = reader.requiredNumber('subscription.body.item.quantity');
+  }
+  return body;
+}
+
+function readRef(reader: ByteReader, refs: readonly unknown[], kinds: Uint8Array, kind: number, field: string): number {
+  const at = reader.offset;
+  const ref = reader.uint(field);
+  if (ref >= refs.length || kinds[ref] !== kind) reader.fail('malformed', field, `ref ${ref} is not a ${field}`, at);
+  return ref;
+}
+
+function popCount(bits: number): number {
+  let count = 0;
+  for (let bit = 0; bit < OPTIONAL_INSTANTS; bit++) if ((bits & (1 << bit)) !== 0) count++;
+  return count;
+}
