@@ -11,7 +11,7 @@ import { generateTraffic } from '../../src/demo/traffic-generator.js';
 import { findPackageRoot } from '../../src/package-root.js';
 import { canonicalEventsOf, publishCanonical } from '../support/generated-events.js';
 import { offlineStates, profileMismatches } from '../support/offline-reference.js';
-import { latestByKey, readTopicToEnd } from '../support/topic-reader.js';
+import { latestByKey, readTopicToEnd } from '../../src/adapters/kafka/topic-reader.js';
 import { startTestBroker, type TestBroker } from '../support/test-broker.js';
 
 const PARTITIONS = 6;

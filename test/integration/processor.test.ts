@@ -17,7 +17,7 @@ import { Processor, type ProcessorObserver } from '../../src/processor/processor
 import { StateStore } from '../../src/processor/state-store.js';
 import { createEntityStateCodec } from '../../src/domain/state/index.js';
 import { canonicalEventsOf, publishCanonical } from '../support/generated-events.js';
-import { latestByKey, readTopicToEnd } from '../support/topic-reader.js';
+import { latestByKey, readTopicToEnd } from '../../src/adapters/kafka/topic-reader.js';
 import { startTestBroker, type TestBroker } from '../support/test-broker.js';
 
 const PARTITIONS = 4;

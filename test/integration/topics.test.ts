@@ -62,8 +62,8 @@ describe('topics create', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stdout).toMatch(/^cli\.stripe\.events\s+3 partitions, delete\s+NOT CREATED: .*CreateTopics/m);
-    expect(result.stdout.trim().split('\n')).toHaveLength(7);
-    expect(result.stderr).toContain('7 topic(s) need attention');
+    expect(result.stdout.trim().split('\n')).toHaveLength(8);
+    expect(result.stderr).toContain('8 topic(s) need attention');
   }, 60_000);
 
   it('as a command: names the missing variable when KAFKA_BROKERS is unset', () => {

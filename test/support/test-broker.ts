@@ -90,7 +90,15 @@ async function realBroker(
   };
   // Topics named in the options are created under their given names: callers that share a cluster prefix them.
   if (options.topics !== undefined && options.topics.length > 0) await createTopics(options.topics);
-  return { kind, bootstrapServers, prefix, schemaRegistryUrl, createTopics, faults: undefined, stop: stopInfrastructure };
+  return {
+    kind,
+    bootstrapServers,
+    prefix,
+    schemaRegistryUrl,
+    createTopics,
+    faults: undefined,
+    stop: stopInfrastructure,
+  };
 }
 
 let dockerChecked: Promise<boolean> | undefined;

@@ -1,6 +1,9 @@
+import { allCommand } from './all.js';
+import { backfillCommand } from './backfill.js';
 import type { Command } from './command.js';
 import { demoCommand } from './demo.js';
 import { explainMrrCommand } from './explain-mrr-command.js';
+import { flusherCommand } from './flusher.js';
 import { processorCommand } from './processor.js';
 import { segmentConnectorCommand } from './segment-connector.js';
 import { simulateCommand } from './simulate.js';
@@ -15,4 +18,7 @@ export const commands: readonly Command[] = [
   stripeConnectorCommand,
   segmentConnectorCommand,
   processorCommand,
+  flusherCommand,
+  allCommand,
+  backfillCommand,
 ];

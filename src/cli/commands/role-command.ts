@@ -22,6 +22,10 @@ export async function runRoles(
   const runtime = await createRuntime(env, logger, { now: io.now });
   const ops = await runtime.startOps();
   logger.info({ port: ops.port }, 'ops endpoints: /healthz /readyz /metrics');
+  let started = false;
+  runtime.health.registerReadiness('roles-started', () =>
+    started ? { ok: true, detail: 'every role started' } : { ok: false, detail: 'starting' },
+  );
   let roles: readonly RunningRole[];
   try {
     roles = await start(runtime);
@@ -29,6 +33,7 @@ export async function runRoles(
     await ops.close();
     throw error;
   }
+  started = true;
   return new Promise<number>((resolve) => {
     onShutdownSignals({
       logger,

@@ -146,7 +146,9 @@ function writeVersioned(writer: ByteWriter, record: Versioned, extra: number, fi
   }
   writer.uint(rank + extra * RANK_BITS);
   writer.time(record.at);
-  writeHash(writer, record.tie, `${field}.tie`);
+  const tie = record.tie;
+  if (!isHash(tie)) throw new EntityStateEncodeError(`${field}.tie`, `not a 32-bit hash: ${tie}`);
+  writer.int32(tie);
 }
 
 /** Flags of a versioned record, checked: rank ≤ 2 and nothing above `maxExtra`. Returns them whole. */
@@ -158,8 +160,13 @@ function readFlags(reader: ByteReader, field: string, maxExtra: number): number 
 }
 
 function writeHash(writer: ByteWriter, hash: number, field: string): void {
-  if ((hash | 0) !== hash || Object.is(hash, -0)) throw new EntityStateEncodeError(field, `not a 32-bit hash: ${hash}`);
+  if (!isHash(hash)) throw new EntityStateEncodeError(field, `not a 32-bit hash: ${hash}`);
   writer.int32(hash);
+}
+
+/** A signed 32-bit integer, as fnv1a32 returns (−0 is not one: it would come back as 0). */
+function isHash(value: number): boolean {
+  return (value | 0) === value && !Object.is(value, -0);
 }
 
 function writeDiscountRecord(writer: ByteWriter, record: DiscountRecord): void {

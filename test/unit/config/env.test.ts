@@ -48,6 +48,9 @@ describe('loadEnv', () => {
       flushIntervalMs: 60_000,
       reportingCurrency: 'usd',
       pipelineConfigPath: undefined,
+      processor: { stateDir: undefined, stateGeneration: 0, refreshIntervalMs: 3_600_000, clockTickMs: 60_000 },
+      sessionTimeoutMs: 30_000,
+      shutdownGraceMs: 25_000,
     });
   });
 
@@ -88,6 +91,12 @@ describe('loadEnv', () => {
       FLUSH_INTERVAL_MS: '15000',
       REPORTING_CURRENCY: 'EUR',
       PIPELINE_CONFIG: '/etc/persona-stream/pipeline.yaml',
+      STATE_DIR: '/var/lib/persona-stream/state',
+      STATE_GENERATION: '2',
+      PROCESSOR_REFRESH_INTERVAL_MS: '600000',
+      PROCESSOR_CLOCK_TICK_MS: '0',
+      KAFKA_SESSION_TIMEOUT_MS: '45000',
+      SHUTDOWN_GRACE_MS: '20000',
       UNRELATED: 'ignored',
     });
     expect(config).toEqual({
@@ -114,6 +123,14 @@ describe('loadEnv', () => {
       flushIntervalMs: 15_000,
       reportingCurrency: 'eur',
       pipelineConfigPath: '/etc/persona-stream/pipeline.yaml',
+      processor: {
+        stateDir: '/var/lib/persona-stream/state',
+        stateGeneration: 2,
+        refreshIntervalMs: 600_000,
+        clockTickMs: 0,
+      },
+      sessionTimeoutMs: 45_000,
+      shutdownGraceMs: 20_000,
     });
   });
 

@@ -152,6 +152,15 @@ describe('entity state codec: corrupt records', () => {
     expect(decodeError(cases[2]![0]).offset).toBe(2);
   });
 
+  it('decodes a record handed over as a view into a larger buffer, as LMDB and Kafka clients do', () => {
+    for (const record of records) {
+      const pooled = new Uint8Array(record.length + 13).fill(0xee);
+      pooled.set(record, 7);
+      const view = pooled.subarray(7, 7 + record.length);
+      expect(encodeEntityState(decodeEntityState(view, pipeline), pipeline)).toEqual(record);
+    }
+  });
+
   it('the codec object the processor takes rejects through the same error', () => {
     const codec = createEntityStateCodec(pipeline);
     const state = createCustomerState('cus_y');

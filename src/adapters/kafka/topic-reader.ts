@@ -9,7 +9,10 @@ export interface ReadRecord {
   readonly message: KafkaMessage;
 }
 
-/** Every record of a topic up to its high watermarks at call time, in partition then offset order. */
+/**
+ * Every record of a topic up to its high watermarks at call time, in partition then offset order: a compacted
+ * table (the persona registry) read at start-up, or a topic checked by a test. Reads through a throwaway group.
+ */
 export async function readTopicToEnd(kafka: Kafka, topic: string, timeoutMs = 30_000): Promise<ReadRecord[]> {
   const admin = kafka.admin();
   await admin.connect();

@@ -1,0 +1,105 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { startHttpServer, type Route } from '../adapters/http/http-server.js';
+import { EventPublisher } from '../adapters/kafka/event-publisher.js';
+import type { Metrics } from '../adapters/metrics/metrics.js';
+import { segmentRoutes } from '../connectors/segment/segment-connector.js';
+import { openStripeWebhookEnrichment } from '../connectors/stripe/webhook-enrichment.js';
+import { STRIPE_WEBHOOK_PATH, stripeWebhookRoute } from '../connectors/stripe/stripe-connector.js';
+import type { RunningRole } from './processor-role.js';
+import type { Runtime } from './runtime.js';
+
+export interface ConnectorsRole extends RunningRole {
+  readonly port: number;
+}
+
+/**
+ * How long a webhook waits for the broker's ack before it is answered 503: under Segment's 5 s answer window (past
+ * it Segment counts a timeout and retries anyway), so the sender hears "not written" rather than nothing while the
+ * broker is unreachable. An ack that comes later still writes the event; the sender's retry then duplicates it,
+ * and the processor deduplicates by event id.
+ */
+export const CONNECTOR_PUBLISH_DEADLINE_MS = 4_000;
+
+/** Which connectors to serve: `all` serves both on HTTP_PORT. */
+export interface ConnectorSelection {
+  readonly stripe: boolean;
+  readonly segment: boolean;
+}
+
+/**
+ * The connectors' HTTP server: Stripe webhooks and/or the Segment webhook destination and Tracking API, publishing
+ * canonical events answered only after the broker's ack. Each request is counted by route and result.
+ */
+export async function startConnectorsRole(runtime: Runtime, selection: ConnectorSelection): Promise<ConnectorsRole> {
+  const { env, topics, metrics, kafka } = runtime;
+  const logger = runtime.logger.child({ role: 'connectors' });
+  const publisher = new EventPublisher(kafka, runtime.serdes.event, { deadlineMs: CONNECTOR_PUBLISH_DEADLINE_MS });
+  await publisher.connect();
+  // Disputes whose charge is only an id: re-keyed through the Stripe API, else kept on the dead-letter topic.
+  const enrichment = await openStripeWebhookEnrichment(env, kafka);
+  const routes: Route[] = [];
+  if (selection.stripe) {
+    routes.push(
+      countedByStatus(
+        STRIPE_WEBHOOK_PATH,
+        metrics,
+        stripeWebhookRoute({
+          publisher,
+          topic: topics.stripeEvents,
+          webhookSecrets: env.stripe.webhookSecrets,
+          logger,
+          now: runtime.now,
+          chargeCustomers: enrichment.chargeCustomers,
+          deadLetters: enrichment.deadLetters,
+        }),
+      ),
+    );
+  }
+  if (selection.segment) {
+    routes.push(
+      ...segmentRoutes({
+        publisher,
+        topic: topics.segmentEvents,
+        sharedSecret: env.segment.sharedSecret,
+        writeKeys: env.segment.writeKeys,
+        logger,
+        now: runtime.now,
+        onResult: (route, result, seconds) => {
+          metrics.webhookRequests.inc({ route, result });
+          metrics.webhookRequestDuration.observe({ route }, seconds);
+        },
+      }),
+    );
+  }
+  const server = await startHttpServer(routes, env.httpPort, logger);
+  const serving = [selection.stripe ? 'stripe' : '', selection.segment ? 'segment' : ''].filter(Boolean);
+  logger.info(
+    { port: server.port, stripe: selection.stripe, segment: selection.segment },
+    `${serving.join(' and ')} connector${serving.length > 1 ? 's' : ''} listening`,
+  );
+  return {
+    port: server.port,
+    stop: async () => {
+      // No new webhooks; the open ones finish (and are answered after their broker ack) before the producer goes.
+      await server.close();
+      await publisher.disconnect();
+      await enrichment.close();
+    },
+  };
+}
+
+/** Counts a route's answers by HTTP status class, for routes that report no result of their own. */
+function countedByStatus(path: string, metrics: Metrics, route: Route): Route {
+  return async (request: IncomingMessage, response: ServerResponse) => {
+    const started = performance.now();
+    const handled = await route(request, response);
+    if (handled) {
+      const status = response.statusCode;
+      const result =
+        status < 300 ? 'accepted' : status === 503 ? 'broker_unavailable' : status === 413 ? 'too_large' : 'invalid';
+      metrics.webhookRequests.inc({ route: path, result });
+      metrics.webhookRequestDuration.observe({ route: path }, (performance.now() - started) / 1_000);
+    }
+    return handled;
+  };
+}

@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { findPackageRoot } from '../../src/package-root.js';
+import type { TestBroker } from './test-broker.js';
+import { topicNames, type TopicNames } from '../../src/roles/runtime.js';
+
+export const CLI = join(findPackageRoot(), 'dist', 'src', 'cli', 'main.js');
+
+/** Starts `persona-stream <command>` as a real process; stderr is passed through for failing runs' diagnosis. */
+export function startCli(command: readonly string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [CLI, ...command], {
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+export function exitOf(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) =>
+    child.once('exit', (code) => {
+      resolve(code);
+    }),
+  );
+}
+
+/** Every topic of the catalogue under `prefix`, created on the test broker. */
+export async function createPipelineTopics(
+  broker: TestBroker,
+  prefix: string,
+  partitions: number,
+): Promise<TopicNames> {
+  const topics = topicNames(prefix, 0);
+  await broker.createTopics([
+    { name: topics.stripeEvents, partitions },
+    { name: topics.segmentEvents, partitions },
+    { name: topics.changelog, partitions, compacted: true },
+    { name: topics.profiles, partitions, compacted: true },
+    { name: topics.personas, partitions: 1, compacted: true },
+    { name: topics.personaUpdates, partitions: 1 },
+    { name: topics.deadLetters, partitions: 1 },
+    { name: topics.flusherLock, partitions: 1 },
+  ]);
+  return topics;
+}
+
+/** Input records the group has committed, and how many there are, over the given topics. */
+export async function groupProgress(
+  kafka: Kafka,
+  groupId: string,
+  topics: readonly string[],
+): Promise<{ committed: number; total: number }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let committed = 0;
+  let total = 0;
+  try {
+    for (const topic of topics) {
+      const high = await admin.fetchTopicOffsets(topic);
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      for (const partition of high) {
+        const offset = offsets?.partitions.find((entry) => entry.partition === partition.partition)?.offset;
+        total += Number(partition.high);
+        committed += offset === undefined || offset === '-1' ? 0 : Number(offset);
+      }
+    }
+    return { committed, total };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** For each partition, a key the default partitioner sends there (to give every partition an event). */
+export function keysForEveryPartition(prefix: string, partitions: number): string[] {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+    partitionId,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+    partitionErrorCode: 0,
+  }));
+  const keys: string[] = [];
+  for (let partition = 0; partition < partitions; partition++) {
+    for (let i = 0; ; i++) {
+      const key = `${prefix}${String(partition)}-${String(i)}`;
+      if (partitioner({ topic: 't', partitionMetadata, message: { key, value: null } }) === partition) {
+        keys.push(key);
+        break;
+      }
+    }
+  }
+  return keys;
+}
+
+export async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${String(timeoutMs)} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export function quietKafka(broker: TestBroker): Kafka {
+  return new Kafka({ brokers: [...broker.bootstrapServers], logLevel: logLevel.NOTHING });
+}
