@@ -55,6 +55,22 @@ export interface PartitionProcessorOptions {
    */
   readonly refreshIntervalMs: number;
   readonly watermark: number;
+  /**
+   * A replay into a fresh state generation: no profile is derived or emitted while events are applied (a profile
+   * of the replay's past would overwrite the live one with an older view); `release` emits them once at the end.
+   */
+  readonly holdProfiles?: boolean;
+  /**
+   * Hash of the profile the profiles topic already holds for a key the store has never held (the live table, in a
+   * replay): the stored hash starts there, so only a profile that differs from it is emitted. Default: none (0).
+   */
+  readonly profileBaseline?: (key: string) => number;
+}
+
+/** One page of `release`: its outcome, and the last key it visited (undefined once the partition is done). */
+export interface ReleasePage {
+  readonly outcome: BatchOutcome;
+  readonly last: string | undefined;
 }
 
 interface Working {
@@ -144,6 +160,27 @@ export class PartitionProcessor {
   }
 
   /**
+   * The end of a held run (holdProfiles): derives up to `limit` stored entities after key `after` at the watermark
+   * and emits each profile that differs from the stored hash (the baseline). Every visited entity is in the
+   * outcome, as stored when its profile did not change: the new generation's changelog gets each entity once.
+   */
+  release(after: string | undefined, limit: number): ReleasePage {
+    const entities = new Map<string, StoredEntity>();
+    const profiles: ProfileRecord[] = [];
+    let last: string | undefined;
+    let visited = 0;
+    for (const [key, stored] of this.options.store.entries(this.partition, after)) {
+      const entry: Working = { state: this.options.codec.decode(stored.state), profileHash: stored.profileHash };
+      this.derive(key, entry, entities, profiles, false);
+      if (!entities.has(key)) entities.set(key, stored);
+      last = key;
+      if (++visited === limit) break;
+    }
+    const outcome = { entities, profiles, deadLetters: [], applied: 0, duplicates: 0, watermark: this.watermarkValue };
+    return { outcome, last: visited === limit ? last : undefined };
+  }
+
+  /**
    * Moves the partition's time forward without an event (the wall-clock tick of an idle, caught-up partition), so
    * a user can leave "active" while nothing arrives.
    */
@@ -167,7 +204,7 @@ export class PartitionProcessor {
     profiles: ProfileRecord[],
   ): void {
     const period = this.periodOf(this.watermarkValue);
-    if (period <= this.refreshedPeriod) return;
+    if (period <= this.refreshedPeriod || this.options.holdProfiles === true) return;
     this.refreshedPeriod = period;
     for (const [key, stored] of this.options.store.entries(this.partition)) {
       if (handled.has(key)) continue;
@@ -176,8 +213,23 @@ export class PartitionProcessor {
     }
   }
 
-  /** Advances the entity to the watermark and derives its profile; records what must be written. */
+  /** Advances the entity to the watermark and derives its profile (unless held); records what must be written. */
   private settle(
+    key: string,
+    entry: Working,
+    entities: Map<string, StoredEntity>,
+    profiles: ProfileRecord[],
+    touched: boolean,
+  ): void {
+    if (this.options.holdProfiles !== true) {
+      this.derive(key, entry, entities, profiles, touched);
+      return;
+    }
+    advanceEntity(this.options.pipeline, entry.state, this.watermarkValue);
+    if (touched) entities.set(key, { profileHash: entry.profileHash, state: this.options.codec.encode(entry.state) });
+  }
+
+  private derive(
     key: string,
     entry: Working,
     entities: Map<string, StoredEntity>,
@@ -200,7 +252,7 @@ export class PartitionProcessor {
     const stored = this.options.store.get(this.partition, key);
     entry =
       stored === undefined
-        ? { state: create(), profileHash: 0 }
+        ? { state: create(), profileHash: this.options.profileBaseline?.(key) ?? 0 }
         : { state: this.options.codec.decode(stored.state), profileHash: stored.profileHash };
     working.set(key, entry);
     return entry;

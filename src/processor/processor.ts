@@ -1,4 +1,5 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import { coPartitionedAssigner } from '../adapters/kafka/co-partitioned-assigner.js';
 import type { RecordSerde } from '../adapters/kafka/record-serde.js';
 import type { Pipeline } from '../domain/pipeline/pipeline.js';
 import type { Logger } from '../log/logger.js';
@@ -37,7 +38,51 @@ export interface ProcessorObserver {
   }): void;
   restored?(report: RestoreReport): void;
   assigned?(partitions: readonly number[]): void;
+  /** A replay's end: profiles of the partition that differ from the live table (written, or not in a dry run). */
+  released?(report: { partition: number; profiles: readonly ProfileRecord[]; entities: number }): void;
 }
+
+/** The offsets of one input topic-partition a replay reads: from `start` up to (excluding) `end`. */
+export interface ReplayRange {
+  readonly topic: string;
+  readonly partition: number;
+  readonly start: string;
+  readonly end: string;
+}
+
+/**
+ * A bounded run into a fresh state generation (`replay`): the group (which must have no committed offsets) reads
+ * exactly `ranges` into the local store only; once every range is read, each partition's entities are derived
+ * once, every entity goes to the changelog and each profile that differs from `profileBaseline` to the profiles
+ * topic, the range ends are committed, and `replayed` resolves. A replay that stops half-way leaves a generation
+ * that is not used (a new replay takes the next one), so nothing is made durable on the way: no per-batch changelog
+ * or commit round trips. Dead letters are counted but not written again: the live run already wrote them.
+ */
+export interface ProcessorReplay {
+  readonly ranges: readonly ReplayRange[];
+  readonly profileBaseline: (key: string) => number;
+  /** Nothing goes to Kafka (no changelog, profiles or commits); the local store is still written. */
+  readonly dryRun: boolean;
+  /** Before the profiles are derived, move every partition's time to now (as the live processor's clock tick does). */
+  readonly advanceToNow: boolean;
+}
+
+/** The replay's group lost partitions to another member: its ranges can no longer be read to their end. */
+export class ReplayAssignmentError extends Error {
+  constructor(
+    readonly groupId: string,
+    readonly missing: readonly number[],
+  ) {
+    super(
+      `the replay's consumer group ${groupId} did not assign partitions ${missing.join(',')} to the replay: ` +
+        'another member joined it; run the replay alone in a fresh group',
+    );
+    this.name = 'ReplayAssignmentError';
+  }
+}
+
+/** Entities derived per page at the end of a replay (one changelog/profiles write per page). */
+const RELEASE_PAGE = 2_000;
 
 export interface ProcessorOptions {
   readonly kafka: Kafka;
@@ -59,6 +104,8 @@ export interface ProcessorOptions {
   readonly clockTickMs: number;
   readonly sessionTimeoutMs?: number;
   readonly observer?: ProcessorObserver;
+  /** A bounded replay run instead of the live, endless one. */
+  readonly replay?: ProcessorReplay;
 }
 
 /**
@@ -81,8 +128,26 @@ export class Processor {
   private assignedOnce = false;
   private tick: NodeJS.Timeout | undefined;
   private crashed: Error | undefined;
+  /** Replay: `topic:partition` → range end, for the ranges not read to their end yet. */
+  private readonly replayEnds = new Map<string, bigint>();
+  /** Replay: `topic:partition` → next offset to read (re-seeked after a consumer restart). */
+  private readonly replayPositions = new Map<string, bigint>();
+  private replayFinishing = false;
+  private settleReplay: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  /** Resolves when a replay run has read its ranges and written its profiles; never settles for a live run. */
+  readonly replayed: Promise<void>;
 
   constructor(private readonly options: ProcessorOptions) {
+    this.replayed = new Promise<void>((resolve, reject) => {
+      this.settleReplay = { resolve, reject };
+    });
+    // A live run never settles it; a failed replay rejects it, and the caller may not be awaiting yet.
+    this.replayed.catch(() => undefined);
+    for (const range of options.replay?.ranges ?? []) {
+      const key = rangeKey(range.topic, range.partition);
+      this.replayPositions.set(key, BigInt(range.start));
+      if (BigInt(range.start) < BigInt(range.end)) this.replayEnds.set(key, BigInt(range.end));
+    }
     this.consumer = options.kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
@@ -90,6 +155,8 @@ export class Processor {
       sessionTimeout: options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: Math.min(3_000, Math.floor((options.sessionTimeoutMs ?? 30_000) / 3)),
       retry: { retries: 10 },
+      // Partition p of both event topics must belong to one member: they share state partition p.
+      partitionAssigners: [coPartitionedAssigner],
     });
     this.producer = options.kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 5 } });
     this.admin = options.kafka.admin();
@@ -117,6 +184,7 @@ export class Processor {
     await Promise.all([this.producer.connect(), this.admin.connect(), this.consumer.connect()]);
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
       const assignment = event.payload.memberAssignment;
+      this.options.logger.info({ assignment }, 'partitions assigned');
       const assigned = new Set<number>();
       for (const topic of [this.options.topics.stripeEvents, this.options.topics.segmentEvents]) {
         for (const partition of assignment[topic] ?? []) assigned.add(partition);
@@ -128,6 +196,7 @@ export class Processor {
       this.crashed = error;
       this.options.logger.error({ err: error, restart: event.payload.restart }, 'processor consumer crashed');
       if (event.payload.restart) this.crashed = undefined;
+      else this.settleReplay?.reject(error);
     });
     await this.consumer.subscribe({
       topics: [this.options.topics.stripeEvents, this.options.topics.segmentEvents],
@@ -139,7 +208,7 @@ export class Processor {
       partitionsConsumedConcurrently: 4,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    if (this.options.clockTickMs > 0) {
+    if (this.options.clockTickMs > 0 && this.options.replay === undefined) {
       this.tick = setInterval(() => {
         void this.onClockTick();
       }, this.options.clockTickMs);
@@ -157,6 +226,10 @@ export class Processor {
   }
 
   private onAssignment(assigned: ReadonlySet<number>): void {
+    if (this.options.replay !== undefined) {
+      this.onReplayAssignment(assigned, this.options.replay);
+      return;
+    }
     this.assignedOnce = true;
     for (const partition of [...this.partitions.keys()]) {
       if (!assigned.has(partition)) {
@@ -208,7 +281,51 @@ export class Processor {
       });
   }
 
+  /** A replay reads a fresh store: no restore; every partition starts (or, after a restart, resumes) at its range. */
+  private onReplayAssignment(assigned: ReadonlySet<number>, replay: ProcessorReplay): void {
+    this.assignedOnce = true;
+    const missing = [...new Set(replay.ranges.map((range) => range.partition))].filter((p) => !assigned.has(p));
+    if (missing.length > 0) {
+      this.settleReplay?.reject(
+        new ReplayAssignmentError(
+          this.options.groupId,
+          missing.sort((a, b) => a - b),
+        ),
+      );
+      return;
+    }
+    for (const partition of [...assigned].sort((a, b) => a - b)) {
+      if (this.partitions.has(partition)) continue;
+      this.partitions.set(
+        partition,
+        new PartitionProcessor({
+          partition,
+          pipeline: this.options.pipeline,
+          codec: this.options.codec,
+          store: this.options.store,
+          decodeEvent: (value) => this.options.serdes.event.decode(value),
+          refreshIntervalMs: this.options.refreshIntervalMs,
+          watermark: Number.NEGATIVE_INFINITY,
+          holdProfiles: true,
+          profileBaseline: replay.profileBaseline,
+        }),
+      );
+    }
+    this.options.observer?.assigned?.([...assigned].sort((a, b) => a - b));
+    for (const range of replay.ranges) {
+      // A range already read (or empty) is placed at its end: nothing of it is fetched again.
+      const key = rangeKey(range.topic, range.partition);
+      const offset = this.replayEnds.has(key) ? (this.replayPositions.get(key) ?? BigInt(range.start)) : range.end;
+      this.consumer.seek({ topic: range.topic, partition: range.partition, offset: offset.toString() });
+    }
+    void this.finishReplayIfRead();
+  }
+
   private async onBatch(payload: EachBatchPayload): Promise<void> {
+    if (this.options.replay !== undefined) {
+      await this.onReplayBatch(payload);
+      return;
+    }
     const { batch } = payload;
     if (batch.messages.length === 0) return;
     // A partition just assigned is usable only once its state is restored; keep the membership alive meanwhile.
@@ -234,7 +351,7 @@ export class Processor {
       const caughtUp = lag === 0;
       const outcome = await processor.process(records, this.options.now(), caughtUp);
       const next = (BigInt(batch.lastOffset()) + 1n).toString();
-      await this.persist(partition, outcome, [{ topic: batch.topic, partition, offset: next }]);
+      await this.persist(partition, outcome, [{ topic: batch.topic, partition, offset: next }], payload);
       payload.resolveOffset(batch.lastOffset());
       this.lastActivity.set(partition, this.options.now());
       if (caughtUp) this.caughtUp.add(partition);
@@ -254,6 +371,100 @@ export class Processor {
     await payload.heartbeat();
   }
 
+  /** A replay batch: only the records before the range's end count; a range read to its end pauses. */
+  private async onReplayBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const key = rangeKey(batch.topic, batch.partition);
+    const end = this.replayEnds.get(key);
+    if (end === undefined) {
+      this.consumer.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+      return;
+    }
+    if (batch.messages.length === 0 || !payload.isRunning() || payload.isStale()) return;
+    const partition = batch.partition;
+    const processor = this.partitions.get(partition);
+    if (processor === undefined) return;
+    let count = batch.messages.length;
+    while (count > 0 && BigInt(batch.messages[count - 1]?.offset ?? '0') >= end) count--;
+    let reachedEnd = count < batch.messages.length;
+    if (count > 0) {
+      await this.withLock(partition, async () => {
+        const started = performance.now();
+        const records: InputRecord[] = [];
+        for (let i = 0; i < count; i++) {
+          const message = batch.messages[i];
+          if (message === undefined) continue;
+          records.push({
+            topic: batch.topic,
+            partition,
+            offset: message.offset,
+            key: message.key,
+            value: message.value,
+          });
+        }
+        const lastOffset = records[records.length - 1]?.offset ?? batch.firstOffset() ?? '0';
+        const next = BigInt(lastOffset) + 1n;
+        const outcome = await processor.process(records, this.options.now(), false);
+        this.options.store.write(partition, outcome.entities, { changelogOffset: '0', watermark: outcome.watermark });
+        payload.resolveOffset(lastOffset);
+        this.replayPositions.set(key, next);
+        if (next >= end) reachedEnd = true;
+        this.options.observer?.batchProcessed?.({
+          topic: batch.topic,
+          partition,
+          records: records.length,
+          profiles: 0,
+          deadLetters: outcome.deadLetters,
+          entities: outcome.entities.size,
+          seconds: (performance.now() - started) / 1_000,
+          watermark: outcome.watermark,
+          lag: Number(end - next),
+        });
+      });
+    }
+    if (reachedEnd) {
+      this.replayEnds.delete(key);
+      this.consumer.pause([{ topic: batch.topic, partitions: [partition] }]);
+      // Not awaited: the consumer keeps heartbeating (every partition paused) while the profiles are derived.
+      void this.finishReplayIfRead();
+    }
+    await payload.heartbeat();
+  }
+
+  /** Once every range is read: each partition's profiles derived and written, range ends committed, done. */
+  private async finishReplayIfRead(): Promise<void> {
+    const replay = this.options.replay;
+    if (replay === undefined || this.replayEnds.size > 0 || this.replayFinishing || !this.assignedOnce) return;
+    this.replayFinishing = true;
+    try {
+      for (const [partition, processor] of [...this.partitions].sort(([a], [b]) => a - b)) {
+        await this.withLock(partition, async () => {
+          if (replay.advanceToNow) processor.advanceTo(this.options.now());
+          let after: string | undefined;
+          do {
+            const page = processor.release(after, RELEASE_PAGE);
+            await this.persistReleased(partition, page.outcome, replay.dryRun);
+            this.options.observer?.released?.({
+              partition,
+              profiles: page.outcome.profiles,
+              entities: page.outcome.entities.size,
+            });
+            after = page.last;
+          } while (after !== undefined);
+        });
+      }
+      if (!replay.dryRun && replay.ranges.length > 0) {
+        // Also the ranges that held no record: the next generation's processor continues exactly here.
+        await this.consumer.commitOffsets(
+          replay.ranges.map((range) => ({ topic: range.topic, partition: range.partition, offset: range.end })),
+        );
+      }
+      this.settleReplay?.resolve();
+    } catch (error) {
+      this.settleReplay?.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
   private async onClockTick(): Promise<void> {
     const now = this.options.now();
     for (const [partition, processor] of this.partitions) {
@@ -271,11 +482,42 @@ export class Processor {
     }
   }
 
+  /** A replay's page of derived entities: each entity and the partition's time to the changelog, changed profiles. */
+  private async persistReleased(partition: number, outcome: BatchOutcome, dryRun: boolean): Promise<void> {
+    const { topics, serdes, store } = this.options;
+    let changelogOffset = store.checkpoint(partition)?.changelogOffset ?? '0';
+    if (!dryRun && outcome.entities.size > 0) {
+      const changelog: Message[] = [];
+      for (const [key, entity] of outcome.entities) changelog.push({ key, value: encodeStored(entity), partition });
+      if (Number.isFinite(outcome.watermark)) {
+        changelog.push({ key: WATERMARK_KEY, value: encodeWatermark(outcome.watermark), partition });
+      }
+      const topicMessages: TopicMessages[] = [{ topic: topics.changelog, messages: changelog }];
+      if (outcome.profiles.length > 0) {
+        topicMessages.push({
+          topic: topics.profiles,
+          messages: await Promise.all(
+            outcome.profiles.map(async (profile) => ({
+              key: profile.key,
+              value: await serdes.profile.encode(profile),
+              partition,
+            })),
+          ),
+        });
+      }
+      const results = await this.producer.sendBatch({ topicMessages, acks: -1, timeout: 30_000 });
+      const base = results.find((result) => result.topicName === topics.changelog && result.partition === partition);
+      changelogOffset = (BigInt(base?.baseOffset ?? '0') + BigInt(changelog.length)).toString();
+    }
+    store.write(partition, outcome.entities, { changelogOffset, watermark: outcome.watermark });
+  }
+
   /** Changelog, profiles and dead letters acknowledged → offsets committed → local store and checkpoint written. */
   private async persist(
     partition: number,
     outcome: BatchOutcome,
     commits: readonly { topic: string; partition: number; offset: string }[],
+    batchPayload?: EachBatchPayload,
   ): Promise<void> {
     const { topics, serdes, store } = this.options;
     const changelog: Message[] = [];
@@ -323,7 +565,16 @@ export class Processor {
         changelogOffset = (lowest + BigInt(changelog.length)).toString();
       }
     }
-    if (commits.length > 0) await this.consumer.commitOffsets([...commits]);
+    if (commits.length > 0) {
+      // A batch commits through its own payload: once stop() has begun, kafkajs' consumer.commitOffsets silently
+      // does nothing, and the batches a drain finishes would be persisted but left uncommitted.
+      if (batchPayload === undefined) await this.consumer.commitOffsets([...commits]);
+      else {
+        await batchPayload.commitOffsetsIfNecessary({
+          topics: commits.map(({ topic, partition: p, offset }) => ({ topic, partitions: [{ partition: p, offset }] })),
+        });
+      }
+    }
     store.write(partition, outcome.entities, { changelogOffset, watermark: outcome.watermark });
   }
 
@@ -337,4 +588,8 @@ export class Processor {
       if (this.locks.get(partition) === next) this.locks.delete(partition);
     }
   }
+}
+
+function rangeKey(topic: string, partition: number): string {
+  return `${topic}:${String(partition)}`;
 }

@@ -30,9 +30,16 @@ export class StateStore {
   private readonly states: Database<Buffer, [number, string]>;
   private readonly meta: Database<PartitionCheckpoint, string>;
 
-  constructor(readonly directory: string) {
+  /**
+   * `durable: false` is for a store deleted after use (a replay's temporary one): commits are not flushed to disk,
+   * which makes a batch's write ~30 times cheaper, and a crash can lose or corrupt the store.
+   */
+  constructor(
+    readonly directory: string,
+    options: { readonly durable?: boolean } = {},
+  ) {
     mkdirSync(directory, { recursive: true });
-    this.root = open({ path: directory, maxDbs: 4, compression: false });
+    this.root = open({ path: directory, maxDbs: 4, compression: false, noSync: options.durable === false });
     this.states = this.root.openDB<Buffer, [number, string]>({ name: 'states', encoding: 'binary' });
     this.meta = this.root.openDB<PartitionCheckpoint, string>({ name: 'meta', encoding: 'json' });
   }
@@ -54,9 +61,11 @@ export class StateStore {
     });
   }
 
-  /** Every entity of a partition, in key order. */
-  *entries(partition: number): Generator<[string, StoredEntity]> {
-    for (const { key, value } of this.states.getRange({ start: [partition], end: [partition + 1] })) {
+  /** Every entity of a partition in key order; with `after`, only the keys that sort after it (paging). */
+  *entries(partition: number, after?: string): Generator<[string, StoredEntity]> {
+    const start: [number] | [number, string] = after === undefined ? [partition] : [partition, after];
+    for (const { key, value } of this.states.getRange({ start, end: [partition + 1] })) {
+      if (key[1] === after) continue;
       yield [key[1], decodeStored(value)];
     }
   }

@@ -37,7 +37,8 @@ export async function startConnectorsRole(runtime: Runtime, selection: Connector
   await publisher.connect();
   // Disputes whose charge is only an id: re-keyed through the Stripe API, else kept on the dead-letter topic.
   const enrichment = await openStripeWebhookEnrichment(env, kafka);
-  const routes: Route[] = [];
+  const closer = connectionCloserOnDrain();
+  const routes: Route[] = [closer.route];
   if (selection.stripe) {
     routes.push(
       countedByStatus(
@@ -80,10 +81,38 @@ export async function startConnectorsRole(runtime: Runtime, selection: Connector
   return {
     port: server.port,
     stop: async () => {
-      // No new webhooks; the open ones finish (and are answered after their broker ack) before the producer goes.
+      // No new connections; the open requests finish (answered after their broker ack, then their connection
+      // closes) before the producer goes.
+      closer.drain();
       await server.close();
       await publisher.disconnect();
       await enrichment.close();
+    },
+  };
+}
+
+/**
+ * A route that handles nothing but marks answers given from the drain on — the open requests' and any still
+ * arriving on a kept-alive connection — `Connection: close`: no client reuses a connection that is about to go, and
+ * the server's close is not held up for Node's 5 s keep-alive timeout by connections that would otherwise stay open.
+ */
+function connectionCloserOnDrain(): { readonly route: Route; drain(): void } {
+  let draining = false;
+  const open = new Set<ServerResponse>();
+  return {
+    route: (_request, response) => {
+      if (draining) {
+        response.setHeader('connection', 'close');
+      } else {
+        open.add(response);
+        response.once('close', () => open.delete(response));
+      }
+      return Promise.resolve(false);
+    },
+    drain: () => {
+      draining = true;
+      for (const response of open) if (!response.headersSent) response.setHeader('connection', 'close');
+      open.clear();
     },
   };
 }

@@ -6,12 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpServer, type RunningServer } from '../../src/adapters/http/http-server.js';
 import { EventPublisher, PublishError, type EventSink } from '../../src/adapters/kafka/event-publisher.js';
 import { jsonSerde } from '../../src/adapters/kafka/record-serde.js';
-import { runSegmentConnector, segmentConnectorCommand } from '../../src/cli/commands/segment-connector.js';
+import { segmentConnectorCommand } from '../../src/cli/commands/segment-connector.js';
 import type { CliIo } from '../../src/cli/cli-io.js';
 import type { SegmentRequestResult } from '../../src/connectors/segment/segment-decision.js';
 import { segmentRoutes } from '../../src/connectors/segment/segment-connector.js';
 import { createLogger } from '../../src/log/logger.js';
 import { canonicalEventSchema, type CanonicalEvent } from '../../src/records/canonical-event.js';
+import { freePort } from '../support/free-port.js';
+import { exitOf, startCli, waitUntil } from '../support/pipeline-process.js';
 import { startTestBroker, type TestBroker } from '../support/test-broker.js';
 
 const WRITE_KEY = 'wk_test_8Jd2';
@@ -45,6 +47,15 @@ async function post(
     body: (await response.json()) as Record<string, unknown>,
     headers: response.headers,
   };
+}
+
+/** The HTTP status of a GET, or 0 while nothing listens. */
+async function statusOf(url: string): Promise<number> {
+  try {
+    return (await fetch(url)).status;
+  } catch {
+    return 0;
+  }
 }
 
 const io = (env: Record<string, string>): CliIo => ({
@@ -391,40 +402,26 @@ describe('segment connector against a broker', () => {
     ]);
   });
 
-  it('runs as the segment-connector command: serves on HTTP_PORT against KAFKA_BROKERS, publishes to <prefix>segment.events and drains on stop', async () => {
+  it('runs as the segment-connector command: serves on HTTP_PORT against KAFKA_BROKERS, publishes to <prefix>segment.events, serves /healthz /readyz /metrics and drains on SIGTERM', async () => {
     const prefix = `${broker.prefix}cmd.`;
     const commandTopic = `${prefix}segment.events`;
     await broker.createTopics([{ name: commandTopic, partitions: 1 }]);
-    let stop: () => void = () => {};
-    const stopped = new Promise<void>((resolve) => {
-      stop = resolve;
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const child = startCli(['segment-connector'], {
+      KAFKA_BROKERS: broker.bootstrapServers.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      SEGMENT_WRITE_KEYS: `${WRITE_KEY}, ${OLD_WRITE_KEY}`,
+      SEGMENT_SHARED_SECRET: '',
+      HTTP_PORT: String(port),
+      METRICS_PORT: String(metricsPort),
     });
-    let announce: (port: number) => void = () => {};
-    const listening = new Promise<number>((resolve) => {
-      announce = resolve;
-    });
-    const exit = runSegmentConnector(
-      [],
-      io({
-        KAFKA_BROKERS: broker.bootstrapServers.join(','),
-        KAFKA_TOPIC_PREFIX: prefix,
-        SEGMENT_WRITE_KEYS: `${WRITE_KEY}, ${OLD_WRITE_KEY}`,
-        HTTP_PORT: '0',
-        METRICS_PORT: '0',
-        LOG_LEVEL: 'silent',
-      }),
-      {
-        stopRequested: () => stopped,
-        listening: (port) => {
-          announce(port);
-        },
-      },
-    );
     try {
-      const port = await Promise.race([
-        listening,
-        exit.then((code) => Promise.reject(new Error(`the connector exited ${String(code)} before listening`))),
-      ]);
+      await waitUntil(
+        async () => (await statusOf(`http://127.0.0.1:${String(metricsPort)}/readyz`)) === 200,
+        30_000,
+        'the segment connector to be ready',
+      );
+      expect(await statusOf(`http://127.0.0.1:${String(metricsPort)}/healthz`)).toBe(200);
       const reply = await post(port, '/v1/identify', JSON.stringify({ userId: 'cmd-user', traits: { plan: 'Pro' } }), {
         authorization: basic(OLD_WRITE_KEY),
       });
@@ -434,11 +431,15 @@ describe('segment connector against a broker', () => {
       expect(webhook.status).toBe(401);
       const offsets = await admin.fetchTopicOffsets(commandTopic);
       expect(offsets.map((partition) => Number(partition.high))).toEqual([1]);
-      stop();
-      expect(await exit).toBe(0);
+      const metrics = await (await fetch(`http://127.0.0.1:${String(metricsPort)}/metrics`)).text();
+      expect(metrics).toContain('persona_stream_webhook_requests_total{route="/v1/identify",result="accepted"} 1');
+      expect(metrics).toContain(
+        'persona_stream_webhook_requests_total{route="/webhooks/segment",result="rejected_signature"} 1',
+      );
+      child.kill('SIGTERM');
+      expect(await exitOf(child)).toBe(0);
     } finally {
-      stop();
-      await exit.catch(() => -1);
+      child.kill('SIGKILL');
     }
   }, 60_000);
 });

@@ -21,6 +21,18 @@ export class PublishError extends Error {
   }
 }
 
+/**
+ * No acknowledgement within the publisher's deadline. The send is not cancelled (Kafka has no way to): the events may
+ * still be written after the caller was told they were not, so a retried delivery can duplicate them, which the
+ * processor's event-id deduplication absorbs.
+ */
+export class PublishDeadlineError extends Error {
+  constructor(readonly deadlineMs: number) {
+    super(`the broker did not acknowledge within ${String(deadlineMs)} ms`);
+    this.name = 'PublishDeadlineError';
+  }
+}
+
 /** Where connectors write canonical events; resolves only once the broker acknowledged them. */
 export interface EventSink {
   publish(topic: string, events: readonly CanonicalEvent[]): Promise<void>;
@@ -29,8 +41,14 @@ export interface EventSink {
 export interface PublisherOptions {
   /** Retries inside the client before a send is reported failed (bounded, so a webhook gets its 503 in time). */
   readonly retries?: number;
-  /** Upper bound on one send, including the retries. */
+  /** How long the broker may wait for the in-sync replicas' acks (Kafka's produce timeout, default 10 000 ms). */
   readonly timeoutMs?: number;
+  /**
+   * Client-side bound on one publish, retries and reconnects included: past it, publish rejects with a
+   * PublishError caused by PublishDeadlineError. Without it a send to an unreachable broker keeps retrying for as
+   * long as kafkajs' connection retries last (about 20 s), longer than a webhook sender waits for its answer.
+   */
+  readonly deadlineMs?: number;
 }
 
 /**
@@ -72,16 +90,31 @@ export class EventPublisher implements EventSink {
         timestamp: String(event.occurred_at),
       })),
     );
+    const sent = this.producer.send({
+      topic,
+      acks: -1,
+      compression: CompressionTypes.GZIP,
+      timeout: this.options.timeoutMs ?? 10_000,
+      messages,
+    });
+    const deadlineMs = this.options.deadlineMs;
     try {
-      await this.producer.send({
-        topic,
-        acks: -1,
-        compression: CompressionTypes.GZIP,
-        timeout: this.options.timeoutMs ?? 10_000,
-        messages,
-      });
+      await (deadlineMs === undefined ? sent : withinDeadline(sent, deadlineMs));
     } catch (error) {
       throw new PublishError(topic, events.length, { cause: error });
     }
   }
+}
+
+/** `work`, or a PublishDeadlineError once `deadlineMs` passed first (a later rejection of `work` is then ignored). */
+function withinDeadline<T>(work: Promise<T>, deadlineMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      reject(new PublishDeadlineError(deadlineMs));
+    }, deadlineMs);
+  });
+  return Promise.race([work, expired]).finally(() => {
+    clearTimeout(timer);
+  });
 }
