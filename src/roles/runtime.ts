@@ -115,9 +115,11 @@ export async function createRuntime(
     health,
     now: options.now ?? Date.now,
     processorGroup: group,
-    stateDir:
-      env.processor.stateDir ??
-      join(tmpdir(), 'persona-stream', 'state', `${env.kafka.clientId}-g${String(generation)}`),
+    // One directory per state generation: a processor switched to generation N+1 must not resume from N's checkpoints.
+    stateDir: join(
+      env.processor.stateDir ?? join(tmpdir(), 'persona-stream', 'state', env.kafka.clientId),
+      `g${String(generation)}`,
+    ),
     startOps: () => startOpsServer({ port: env.metricsPort, logger, metrics, checks: health }),
   };
 }

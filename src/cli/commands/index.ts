@@ -5,6 +5,7 @@ import { demoCommand } from './demo.js';
 import { explainMrrCommand } from './explain-mrr-command.js';
 import { flusherCommand } from './flusher.js';
 import { processorCommand } from './processor.js';
+import { replayCommand } from './replay.js';
 import { segmentConnectorCommand } from './segment-connector.js';
 import { simulateCommand } from './simulate.js';
 import { stripeConnectorCommand } from './stripe-connector.js';
@@ -21,4 +22,5 @@ export const commands: readonly Command[] = [
   flusherCommand,
   allCommand,
   backfillCommand,
+  replayCommand,
 ];
