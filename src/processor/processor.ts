@@ -30,6 +30,8 @@ export interface ProcessorObserver {
     partition: number;
     records: number;
     profiles: number;
+    /** Changed profiles by kind (customer, user). */
+    profileKinds: { customer: number; user: number };
     deadLetters: readonly DeadLetter[];
     entities: number;
     seconds: number;
@@ -361,6 +363,10 @@ export class Processor {
         partition,
         records: records.length,
         profiles: outcome.profiles.length,
+        profileKinds: {
+          customer: outcome.profiles.filter((profile) => profile.kind === 'customer').length,
+          user: outcome.profiles.filter((profile) => profile.kind === 'user').length,
+        },
         deadLetters: outcome.deadLetters,
         entities: outcome.entities.size,
         seconds: (performance.now() - started) / 1_000,
@@ -414,6 +420,7 @@ export class Processor {
           partition,
           records: records.length,
           profiles: 0,
+          profileKinds: { customer: 0, user: 0 },
           deadLetters: outcome.deadLetters,
           entities: outcome.entities.size,
           seconds: (performance.now() - started) / 1_000,

@@ -51,7 +51,15 @@ export async function startConnectorsRole(runtime: Runtime, selection: Connector
           logger,
           now: runtime.now,
           chargeCustomers: enrichment.chargeCustomers,
-          deadLetters: enrichment.deadLetters,
+          deadLetters: {
+            topic: enrichment.deadLetters.topic,
+            sink: {
+              write: async (topic, letters) => {
+                await enrichment.deadLetters.sink.write(topic, letters);
+                for (const letter of letters) metrics.dlqRecords.inc({ reason: letter.error_code });
+              },
+            },
+          },
         }),
       ),
     );

@@ -27,6 +27,9 @@ export async function startProcessorRole(
       metrics.recordsConsumed.inc({ topic: report.topic }, report.records);
       metrics.recordsProduced.inc({ topic: topics.changelog }, report.entities);
       if (report.profiles > 0) metrics.recordsProduced.inc({ topic: topics.profiles }, report.profiles);
+      for (const kind of ['customer', 'user'] as const) {
+        if (report.profileKinds[kind] > 0) metrics.profilesChanged.inc({ kind }, report.profileKinds[kind]);
+      }
       metrics.processingDuration.observe({ role: 'processor' }, report.seconds);
       metrics.consumerGroupLag.set({ group, topic: report.topic, partition: report.partition }, report.lag);
       metrics.consumerGroupLagSeconds.set(
