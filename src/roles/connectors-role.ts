@@ -1,7 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { startHttpServer, type Route } from '../adapters/http/http-server.js';
 import { EventPublisher } from '../adapters/kafka/event-publisher.js';
-import type { Metrics } from '../adapters/metrics/metrics.js';
 import { segmentRoutes } from '../connectors/segment/segment-connector.js';
 import { openStripeWebhookEnrichment } from '../connectors/stripe/webhook-enrichment.js';
 import { STRIPE_WEBHOOK_PATH, stripeWebhookRoute } from '../connectors/stripe/stripe-connector.js';
@@ -41,27 +40,27 @@ export async function startConnectorsRole(runtime: Runtime, selection: Connector
   const routes: Route[] = [closer.route];
   if (selection.stripe) {
     routes.push(
-      countedByStatus(
-        STRIPE_WEBHOOK_PATH,
-        metrics,
-        stripeWebhookRoute({
-          publisher,
-          topic: topics.stripeEvents,
-          webhookSecrets: env.stripe.webhookSecrets,
-          logger,
-          now: runtime.now,
-          chargeCustomers: enrichment.chargeCustomers,
-          deadLetters: {
-            topic: enrichment.deadLetters.topic,
-            sink: {
-              write: async (topic, letters) => {
-                await enrichment.deadLetters.sink.write(topic, letters);
-                for (const letter of letters) metrics.dlqRecords.inc({ reason: letter.error_code });
-              },
+      stripeWebhookRoute({
+        publisher,
+        topic: topics.stripeEvents,
+        webhookSecrets: env.stripe.webhookSecrets,
+        logger,
+        now: runtime.now,
+        onResult: (result, seconds) => {
+          metrics.webhookRequests.inc({ route: STRIPE_WEBHOOK_PATH, result });
+          metrics.webhookRequestDuration.observe({ route: STRIPE_WEBHOOK_PATH }, seconds);
+        },
+        chargeCustomers: enrichment.chargeCustomers,
+        deadLetters: {
+          topic: enrichment.deadLetters.topic,
+          sink: {
+            write: async (topic, letters) => {
+              await enrichment.deadLetters.sink.write(topic, letters);
+              for (const letter of letters) metrics.dlqRecords.inc({ reason: letter.error_code });
             },
           },
-        }),
-      ),
+        },
+      }),
     );
   }
   if (selection.segment) {
@@ -122,21 +121,5 @@ function connectionCloserOnDrain(): { readonly route: Route; drain(): void } {
       for (const response of open) if (!response.headersSent) response.setHeader('connection', 'close');
       open.clear();
     },
-  };
-}
-
-/** Counts a route's answers by HTTP status class, for routes that report no result of their own. */
-function countedByStatus(path: string, metrics: Metrics, route: Route): Route {
-  return async (request: IncomingMessage, response: ServerResponse) => {
-    const started = performance.now();
-    const handled = await route(request, response);
-    if (handled) {
-      const status = response.statusCode;
-      const result =
-        status < 300 ? 'accepted' : status === 503 ? 'broker_unavailable' : status === 413 ? 'too_large' : 'invalid';
-      metrics.webhookRequests.inc({ route: path, result });
-      metrics.webhookRequestDuration.observe({ route: path }, (performance.now() - started) / 1_000);
-    }
-    return handled;
   };
 }

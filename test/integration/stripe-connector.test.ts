@@ -58,6 +58,8 @@ describe('stripe connector: POST /webhooks/stripe', () => {
     return offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
   }
 
+  const results: string[] = [];
+
   beforeAll(async () => {
     broker = await startLocalBroker({ topics: [{ name: topic, partitions: 3 }] });
     kafka = new Kafka({ brokers: [...broker.bootstrapServers], logLevel: logLevel.NOTHING });
@@ -72,6 +74,7 @@ describe('stripe connector: POST /webhooks/stripe', () => {
           logger,
           now: () => Date.now(),
           maxBodyBytes: 64 * 1024,
+          onResult: (result) => results.push(result),
         }),
       ],
       0,
@@ -144,8 +147,11 @@ describe('stripe connector: POST /webhooks/stripe', () => {
       created: 1,
       data: { object: { id: 'prod_1' } },
     });
+    results.length = 0;
     expect(await post(server.port, body, sign(body))).toEqual({ status: 200, body: { received: true, ignored: true } });
     expect(await highWatermark()).toBe(before);
+    // Counted apart from accepted events (persona_stream_webhook_requests_total{result="ignored"}).
+    expect(results).toEqual(['ignored']);
   });
 
   it('answers 413 to a body over the limit', async () => {

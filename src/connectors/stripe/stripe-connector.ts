@@ -23,6 +23,8 @@ export interface StripeConnectorOptions {
   readonly logger: Logger;
   readonly now: () => number;
   readonly maxBodyBytes?: number;
+  /** Every answer, with how long it took (the webhook request metrics hook here). */
+  readonly onResult?: (result: StripeWebhookResult, seconds: number) => void;
   /** Learns the customer of a dispute whose charge is not expanded (needs STRIPE_API_KEY); absent → dead letter. */
   readonly chargeCustomers?: ChargeCustomerResolver | undefined;
   /**
@@ -41,16 +43,24 @@ export interface StripeConnectorOptions {
  */
 export function stripeWebhookRoute(options: StripeConnectorOptions) {
   const log = options.logger.child({ route: STRIPE_WEBHOOK_PATH });
+  const started = new WeakMap<ServerResponse, number>();
+
+  function reply(response: ServerResponse, status: number, body: unknown, result: StripeWebhookResult): void {
+    response.writeHead(status, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(body));
+    const since = started.get(response);
+    options.onResult?.(result, since === undefined ? 0 : (performance.now() - since) / 1_000);
+  }
 
   async function publish(response: ServerResponse, event: CanonicalEvent): Promise<void> {
     try {
       await options.publisher.publish(options.topic, [event]);
     } catch (error) {
       log.error({ err: error, eventId: event.event_id }, 'stripe event not written: answering 503 so Stripe retries');
-      reply(response, 503, { error: 'event could not be written; retry later' });
+      reply(response, 503, { error: 'event could not be written; retry later' }, 'broker_unavailable');
       return;
     }
-    reply(response, 200, { received: true });
+    reply(response, 200, { received: true }, 'accepted');
   }
 
   async function deadLetter(
@@ -61,29 +71,29 @@ export function stripeWebhookRoute(options: StripeConnectorOptions) {
     const target = options.deadLetters;
     if (target === undefined) {
       log.warn({ eventId: decision.eventId, reason: decision.reason }, 'stripe event without customer refused');
-      reply(response, 400, { error: decision.reason });
+      reply(response, 400, { error: decision.reason }, 'invalid');
       return;
     }
     try {
       await target.sink.write(target.topic, [stripeWebhookDeadLetter(body, decision, options.now())]);
     } catch (error) {
       log.error({ err: error, eventId: decision.eventId }, 'dead letter not written: answering 503 so Stripe retries');
-      reply(response, 503, { error: 'event could not be written; retry later' });
+      reply(response, 503, { error: 'event could not be written; retry later' }, 'broker_unavailable');
       return;
     }
     log.warn({ eventId: decision.eventId, reason: decision.reason }, 'stripe event without customer dead-lettered');
-    reply(response, 200, { received: true, dead_lettered: true });
+    reply(response, 200, { received: true, dead_lettered: true }, 'dead_lettered');
   }
 
   async function act(response: ServerResponse, body: Buffer, decision: StripeWebhookDecision): Promise<void> {
     switch (decision.action) {
       case 'reject':
         log.warn({ reason: decision.reason }, 'stripe webhook rejected');
-        reply(response, decision.status, { error: decision.reason });
+        reply(response, decision.status, { error: decision.reason }, rejection(decision.reason));
         return;
       case 'ignore':
         log.debug({ type: decision.type }, 'stripe event type not used: acknowledged and ignored');
-        reply(response, 200, { received: true, ignored: true });
+        reply(response, 200, { received: true, ignored: true }, 'ignored');
         return;
       case 'publish':
         await publish(response, decision.event);
@@ -109,7 +119,7 @@ export function stripeWebhookRoute(options: StripeConnectorOptions) {
         } catch (error) {
           if (!(error instanceof ChargeLookupError)) throw error;
           log.error({ err: error, eventId: decision.eventId }, 'disputed charge not fetched: answering 503');
-          reply(response, 503, { error: 'the disputed charge could not be fetched; retry later' });
+          reply(response, 503, { error: 'the disputed charge could not be fetched; retry later' }, 'lookup_failed');
           return;
         }
         await act(response, body, decideResolvedDispute(decision, customerId, options.now()));
@@ -120,8 +130,9 @@ export function stripeWebhookRoute(options: StripeConnectorOptions) {
 
   return async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
     if (request.url?.split('?')[0] !== STRIPE_WEBHOOK_PATH) return false;
+    started.set(response, performance.now());
     if (request.method !== 'POST') {
-      reply(response, 405, { error: 'use POST' });
+      reply(response, 405, { error: 'use POST' }, 'invalid');
       return true;
     }
     let body: Buffer;
@@ -129,7 +140,7 @@ export function stripeWebhookRoute(options: StripeConnectorOptions) {
       body = await readRawBody(request, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
     } catch (error) {
       if (error instanceof BodyTooLargeError) {
-        reply(response, 413, { error: error.message });
+        reply(response, 413, { error: error.message }, 'too_large');
         return true;
       }
       throw error;
@@ -146,7 +157,17 @@ export function stripeWebhookRoute(options: StripeConnectorOptions) {
   };
 }
 
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { 'content-type': 'application/json' });
-  response.end(JSON.stringify(body));
+/** The outcome of a webhook as the persona_stream_webhook_requests_total{result} label counts it. */
+export type StripeWebhookResult =
+  | 'accepted'
+  | 'ignored'
+  | 'dead_lettered'
+  | 'rejected_signature'
+  | 'invalid'
+  | 'too_large'
+  | 'broker_unavailable'
+  | 'lookup_failed';
+
+function rejection(reason: string): StripeWebhookResult {
+  return /signature|timestamp|tolerance/i.test(reason) ? 'rejected_signature' : 'invalid';
 }
