@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTopicToEnd } from '../../src/adapters/kafka/topic-reader.js';
 import { runCli } from '../../src/cli/main.js';
 import { generateTraffic } from '../../src/demo/traffic-generator.js';
 import type { TopicNames } from '../../src/roles/runtime.js';
@@ -115,6 +116,14 @@ describe('end to end: connectors → processor → flusher → Mavera, as real p
         );
         expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 200));
       }
+      // A poison record on an event topic, between good ones: dead-lettered, and processing goes on.
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({
+        topic: topics.segmentEvents,
+        messages: [{ key: 'poison', value: '{"not a canonical event' }],
+      });
+      await producer.disconnect();
       const messages = traffic.filter((event) => event.source === 'segment').map((event) => event.raw);
       const authorization = `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`;
       for (const batch of [...chunks(messages, 50), closing]) {
@@ -157,6 +166,11 @@ describe('end to end: connectors → processor → flusher → Mavera, as real p
       child.kill('SIGTERM');
     }
     expect(await exitOf(child)).toBe(0);
+
+    const deadLetters = await readTopicToEnd(kafka, topics.deadLetters);
+    expect(deadLetters.map((record) => JSON.parse(record.value?.toString('utf8') ?? '{}') as unknown)).toEqual([
+      expect.objectContaining({ topic: topics.segmentEvents, key: 'poison', error_code: 'not_json' }),
+    ]);
 
     const eventsFile = join(stateDir, 'events.ndjson');
     writeFileSync(
