@@ -21,7 +21,11 @@ export async function startProcessorRole(
   options: { readonly fromBeginning?: boolean; readonly observer?: ProcessorObserver } = {},
 ): Promise<ProcessorRole> {
   const { metrics, env, topics, processorGroup: group } = runtime;
-  const store = new StateStore(runtime.stateDir);
+  const store = new StateStore(runtime.stateDir, {
+    onWiped: (reason) => {
+      runtime.logger.warn({ stateDir: runtime.stateDir, reason }, 'local state wiped: restoring it from the changelog');
+    },
+  });
   const observer: ProcessorObserver = {
     batchProcessed: (report) => {
       metrics.recordsConsumed.inc({ topic: report.topic }, report.records);

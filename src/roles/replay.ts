@@ -146,7 +146,7 @@ export async function runReplay(env: EnvConfig, logger: Logger, options: ReplayO
     const notRebuilt = new Set(live.hashes.keys());
 
     // Only a kept store must survive a crash of the machine; a temporary one is deleted at the end anyway.
-    store = new StateStore(stateDir, { durable: keptDir !== undefined });
+    store = new StateStore(stateDir);
     let events = 0;
     let deadLetters = 0;
     let profilesChanged = 0;
