@@ -6,7 +6,6 @@ import {
   type MaveraRequestObserver,
 } from '../adapters/mavera/mavera-client.js';
 import { MaveraError, type MaveraEndpoint } from '../adapters/mavera/mavera-error.js';
-import { RateLimiter } from '../adapters/mavera/rate-limiter.js';
 import { RetryPolicy, withRetry } from '../adapters/mavera/retry-policy.js';
 import { contentHash } from '../domain/personas/canonical-json.js';
 import type { MaveraPersonaPayload } from '../domain/personas/mavera-payload.js';
@@ -31,6 +30,7 @@ import { segmentKey } from '../records/record-fields.js';
 import { auditRecord, maveraDeadLetter, type AuditFields, type AuditSubject } from './flush-records.js';
 import type { FlushOutputs } from './flush-outputs.js';
 import { FlushReportBuilder, type FlushDecisionKind, type FlushReport, type SegmentResult } from './flush-report.js';
+import { GuardedRateLimiter } from './guarded-rate-limiter.js';
 import { personaHasContent, PersonaNameIndex } from './persona-adoption.js';
 import { PersonaRegistryState, registryEntryFor, type RegistryRecord } from './persona-registry-state.js';
 import { updateBody } from './update-body.js';
@@ -95,6 +95,27 @@ export class ProfileKeyMismatchError extends Error {
 }
 
 export type FlushSink = 'registry' | 'dead_letters' | 'audit';
+
+export interface FlushOptions {
+  /**
+   * Whether this process may still send, asked right before every request to Mavera (after any rate-limit wait).
+   * Once it answers false the flush sends nothing more: the segments it has not settled are carried over, what it
+   * did send is still written to the outputs, and the report says `lockLost`. The flusher role passes its lock's
+   * `isLeader`, so that a replica that lost the lock mid-flush (a rebalance, a stall past the session timeout)
+   * never sends alongside its successor.
+   */
+  readonly mayContinue?: () => boolean;
+}
+
+const LOCK_LOST_REASON = 'the flusher lock was lost: carried over to the next flush';
+
+/** Thrown before a request when FlushOptions.mayContinue answered false; the flush turns it into `lockLost`. */
+class LockLostError extends Error {
+  constructor() {
+    super('this process no longer holds the flusher lock: the flush sends nothing more');
+    this.name = 'LockLostError';
+  }
+}
 
 /** A sink rejected its batch. The batch is kept and written first by the next flush; `report` is this flush's. */
 export class FlushOutputError extends Error {
@@ -187,6 +208,8 @@ export class FlushEngine {
   private namesStale = false;
   private listFailure: MaveraError | null = null;
   private report: FlushReportBuilder | null = null;
+  /** FlushOptions.mayContinue of the running flush. */
+  private mayContinue: (() => boolean) | undefined;
   private running: Promise<unknown> = Promise.resolve();
   private unwrittenRegistry: PersonaRegistryEntry[] = [];
   private unwrittenDeadLetters: DeadLetter[] = [];
@@ -220,11 +243,16 @@ export class FlushEngine {
             baseUrl: options.mavera.baseUrl,
             sandbox: options.mavera.sandbox,
             clock: this.clock,
-            rateLimiter: new RateLimiter({
-              perMinute: options.mavera.rateLimitPerMin,
-              clock: this.clock,
-              ...(tuning.burst === undefined ? {} : { burst: tuning.burst }),
-            }),
+            rateLimiter: new GuardedRateLimiter(
+              {
+                perMinute: options.mavera.rateLimitPerMin,
+                clock: this.clock,
+                ...(tuning.burst === undefined ? {} : { burst: tuning.burst }),
+              },
+              () => {
+                if (this.mayContinue !== undefined && !this.mayContinue()) throw new LockLostError();
+              },
+            ),
             observer: (event) => {
               this.observeRequest(event);
             },
@@ -263,9 +291,12 @@ export class FlushEngine {
 
   /**
    * Entries of the personas topic, in topic order (a later entry for a segment replaces an earlier one). Call before
-   * the first flush; an entry whose stored payload or summary cannot be read makes its segment PATCH on the next flush.
+   * the first flush, and again whenever this process regains the flusher lock: another replica may have sent in
+   * between, so the personas listed by name earlier are forgotten too (the next create lists them anew). An entry
+   * whose stored payload or summary cannot be read makes its segment PATCH on the next flush.
    */
   restoreRegistry(entries: readonly PersonaRegistryEntry[]): void {
+    this.names = null;
     for (const entry of entries) {
       this.registry.set(entry);
       if (this.registry.get(entry.segment_key)?.last === null) {
@@ -275,8 +306,8 @@ export class FlushEngine {
   }
 
   /** Brings every segment's persona in line with its summary as of now. Concurrent calls run one after another. */
-  flush(now: EpochMs): Promise<FlushReport> {
-    const run = this.running.then(() => this.run(now));
+  flush(now: EpochMs, options: FlushOptions = {}): Promise<FlushReport> {
+    const run = this.running.then(() => this.run(now, options));
     this.running = run.catch(() => undefined);
     return run;
   }
@@ -286,16 +317,27 @@ export class FlushEngine {
     this.onRequest?.(event);
   }
 
-  private async run(now: EpochMs): Promise<FlushReport> {
+  private async run(now: EpochMs, options: FlushOptions): Promise<FlushReport> {
     const report = new FlushReportBuilder(now, this.dryRun);
     this.report = report;
     this.listFailure = null;
+    this.mayContinue = options.mayContinue;
     try {
       const plans = this.plan();
       report.segments = plans.length;
-      for (const plan of plans) await this.handle(plan, report);
+      for (const plan of plans) {
+        try {
+          await this.handle(plan, report);
+        } catch (error) {
+          if (!(error instanceof LockLostError)) throw error;
+          report.lockLost = true;
+          this.logger.warn({ segment: plan.key }, 'the flusher lock was lost mid-flush: sending nothing more');
+          this.carryOverUnsent(plan, report, LOCK_LOST_REASON);
+        }
+      }
     } finally {
       this.report = null;
+      this.mayContinue = undefined;
     }
     const finished = report.build(this.clock.now(), this.carriedOver);
     await this.writeOutputs(finished);
@@ -358,12 +400,12 @@ export class FlushEngine {
       this.settle(report, plan, 'suppressed', null, stored?.entry.persona_id ?? null);
       return;
     }
-    if (report.aborted !== null) {
-      this.pending.set(key, this.pending.get(key) ?? { attempts: 0 });
-      this.settle(report, plan, 'carried_over', 'failed', stored?.entry.persona_id ?? null, [
-        ...decision.reasons,
-        'flush aborted: carried over to the next flush',
-      ]);
+    if (report.aborted !== null || report.lockLost) {
+      this.carryOverUnsent(
+        plan,
+        report,
+        report.lockLost ? LOCK_LOST_REASON : 'flush aborted: carried over to the next flush',
+      );
       return;
     }
     if (stored !== undefined) {
@@ -381,6 +423,15 @@ export class FlushEngine {
       return;
     }
     await this.createOrAdopt(plan, report);
+  }
+
+  /** A segment this flush does not send (aborted, or the lock lost): the next flush tries it again. */
+  private carryOverUnsent(plan: SegmentPlan, report: FlushReportBuilder, reason: string): void {
+    this.pending.set(plan.key, this.pending.get(plan.key) ?? { attempts: 0 });
+    this.settle(report, plan, 'carried_over', 'failed', plan.stored?.entry.persona_id ?? null, [
+      ...plan.decision.reasons,
+      reason,
+    ]);
   }
 
   private reportDryRun(plan: SegmentPlan, report: FlushReportBuilder): void {
@@ -531,15 +582,14 @@ export class FlushEngine {
       const body = target.op === 'create' ? plan.version.payload : updateBody(plan.version.payload, target.previous);
       const requestBody = JSON.stringify(body);
       if (!this.validBody(plan, report, target, body, requestBody)) return;
-      pending.attempts++;
       const endpoint = endpointOf(target);
-      if (pending.attempts > 1) report.retries[endpoint]++;
       const reasons =
         target.op === 'update' && target.adopted ? this.adoptionReasons(plan, target) : plan.decision.reasons;
       const startedAt = this.clock.now();
       try {
         const result =
           target.op === 'create' ? await api.createPersona(body) : await api.updatePersona(target.personaId, body);
+        this.countAttempt(pending, report, endpoint);
         const at = this.clock.now();
         const personaId = target.op === 'create' ? result.persona.id : target.personaId;
         this.remember(registryEntryFor(personaId, plan.version, plan.decision.hash, at), plan);
@@ -568,7 +618,9 @@ export class FlushEngine {
         this.logger.info({ segment: plan.key, persona: personaId, operation: target.op }, 'persona sent to Mavera');
         return;
       } catch (error) {
+        // LockLostError included: that request never left.
         if (!(error instanceof MaveraError)) throw error;
+        this.countAttempt(pending, report, endpoint);
         const at = this.clock.now();
         if (target.op === 'create' && error.ambiguous) this.namesStale = true;
         const personaId = target.op === 'update' ? target.personaId : null;
@@ -603,6 +655,12 @@ export class FlushEngine {
         return;
       }
     }
+  }
+
+  /** One more request of this create/update has gone out (a retry unless it is the first, in any flush). */
+  private countAttempt(pending: PendingOperation, report: FlushReportBuilder, endpoint: MaveraEndpoint): void {
+    pending.attempts++;
+    if (pending.attempts > 1) report.retries[endpoint]++;
   }
 
   private adoptionReasons(plan: SegmentPlan, target: Extract<Target, { op: 'update' }>): string[] {

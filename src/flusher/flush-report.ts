@@ -12,7 +12,8 @@ export type FlushDecisionKind = 'created' | 'updated' | 'unchanged' | 'failed';
  * - adopted: a persona with the segment's name already existed and already had its content (no call);
  * - unchanged: nothing material changed since the last send (or a dry run already reported this request);
  * - dry_run: the request that would have been sent;
- * - carried_over: failed retryably (or the flush was aborted first); the next flush tries again;
+ * - carried_over: failed retryably (or the flush was aborted, or lost the flusher lock, first); the next flush tries
+ *   again;
  * - dead_lettered: Mavera refused the request (4xx other than 429);
  * - suppressed: this exact payload was dead-lettered before; it is not sent again until it changes.
  */
@@ -40,7 +41,10 @@ export interface FlushReport {
   readonly startedAt: EpochMs;
   readonly finishedAt: EpochMs;
   readonly dryRun: boolean;
-  /** ok: every segment settled; partial: some failed or were carried over; aborted: an account-level error (401/402) stopped the flush. */
+  /**
+   * ok: every segment settled; partial: some failed or were carried over; aborted: an account-level error (401/402)
+   * or the loss of the flusher lock (`lockLost`) stopped the flush.
+   */
   readonly result: 'ok' | 'partial' | 'aborted';
   /** Segments large enough for a persona (the ones decided on). */
   readonly segments: number;
@@ -60,6 +64,8 @@ export interface FlushReport {
   /** 300 per created persona (or the `credits_charged` Mavera answered); updates as configured (default 0). */
   readonly creditsSpent: number;
   readonly aborted: { readonly endpoint: MaveraEndpoint; readonly status: number | null; readonly code: string } | null;
+  /** This process lost the flusher lock mid-flush and stopped sending (FlushOptions.mayContinue). */
+  readonly lockLost: boolean;
   /** One entry per decided segment, in summary order (family, then segment). */
   readonly outcomes: readonly SegmentOutcome[];
 }
@@ -79,6 +85,7 @@ export class FlushReportBuilder {
   rateLimited = 0;
   creditsSpent = 0;
   aborted: FlushReport['aborted'] = null;
+  lockLost = false;
   private readonly requests = new Map<string, RequestCount>();
 
   constructor(
@@ -102,7 +109,7 @@ export class FlushReportBuilder {
     const requests = [...this.requests.values()].sort(
       (a, b) => compare(a.endpoint, b.endpoint) || compare(a.status, b.status),
     );
-    const result = this.aborted !== null ? 'aborted' : this.decisions.failed > 0 ? 'partial' : 'ok';
+    const result = this.aborted !== null || this.lockLost ? 'aborted' : this.decisions.failed > 0 ? 'partial' : 'ok';
     return {
       startedAt: this.startedAt,
       finishedAt,
@@ -119,6 +126,7 @@ export class FlushReportBuilder {
       rateLimited: this.rateLimited,
       creditsSpent: this.creditsSpent,
       aborted: this.aborted,
+      lockLost: this.lockLost,
       outcomes: [...this.outcomes],
     };
   }

@@ -5,6 +5,7 @@ export {
   FlushOutputError,
   ProfileKeyMismatchError,
   type FlushEngineOptions,
+  type FlushOptions,
   type FlushPipelineConfig,
   type FlushSink,
   type FlushTuning,

@@ -140,8 +140,10 @@ export async function startFlusherRole(runtime: Runtime, options: FlusherRoleOpt
   await profiles.subscribe({ topic: topics.profiles, fromBeginning: true });
   await profiles.run({ eachBatch: onProfiles });
 
-  let registryLoaded = false;
-  let registryLoad: Promise<void> = Promise.resolve();
+  // Counts lock changes: a flush runs with the registry as read within the current tenure, and stops sending when
+  // the tenure ends (whoever held the lock in between may have sent).
+  let tenure = 0;
+  let registryTenure = -1;
   const lock = new LeaderLock({
     kafka: runtime.kafka,
     topic: topics.flusherLock,
@@ -151,23 +153,7 @@ export async function startFlusherRole(runtime: Runtime, options: FlusherRoleOpt
     now: runtime.now,
     onChange: (leader) => {
       metrics.flusherActive.set(leader ? 1 : 0);
-      registryLoaded = false;
-      if (!leader) return;
-      // The previous leader's last registry writes are on the topic: read it whole before the first flush.
-      registryLoad = registryLoad
-        .then(async () => {
-          const records = await readTopicToEnd(runtime.kafka, topics.personas, 120_000);
-          const entries: PersonaRegistryEntry[] = [];
-          for (const record of records) {
-            if (record.value !== null) entries.push(await serdes.registry.decode(record.value));
-          }
-          engine.restoreRegistry(entries);
-          registryLoaded = true;
-          logger.info({ personas: entries.length }, 'persona registry restored');
-        })
-        .catch((error: unknown) => {
-          logger.error({ err: error }, 'persona registry could not be read; retried at the next leadership change');
-        });
+      tenure++;
     },
   });
   await lock.start();
@@ -177,38 +163,72 @@ export async function startFlusherRole(runtime: Runtime, options: FlusherRoleOpt
       : { ok: false, detail: 'loading the profiles table' },
   );
 
-  let flushing: Promise<FlushReport | undefined> = Promise.resolve(undefined);
-  const flushNow = (): Promise<FlushReport | undefined> => {
-    flushing = flushing.then(async () => {
-      if (!lock.isLeader || !profilesLoaded || !registryLoaded) return undefined;
-      const started = performance.now();
-      let report: FlushReport;
-      try {
-        report = await engine.flush(runtime.now());
-      } catch (error) {
-        if (!(error instanceof FlushOutputError)) {
-          metrics.flushRuns.inc({ result: 'error' });
-          logger.error({ err: error }, 'flush failed; the next flush retries');
-          return undefined;
-        }
-        logger.error({ err: error }, 'flush results could not be written; the next flush writes them first');
-        report = error.report;
+  /** The previous holder's last registry writes are on the topic: read it whole before the first flush of a tenure. */
+  const restoreRegistry = async (): Promise<boolean> => {
+    try {
+      const records = await readTopicToEnd(runtime.kafka, topics.personas, 120_000);
+      const entries: PersonaRegistryEntry[] = [];
+      for (const record of records) {
+        if (record.value !== null) entries.push(await serdes.registry.decode(record.value));
       }
-      recordReport(report);
-      logger.info(
-        {
-          result: report.result,
-          decisions: report.decisions,
-          carriedOver: report.carriedOver.length,
-          dryRun: report.dryRun,
-          seconds: (performance.now() - started) / 1_000,
-        },
-        'flush finished',
-      );
-      options.onReport?.(report);
-      return report;
+      engine.restoreRegistry(entries);
+      logger.info({ personas: entries.length }, 'persona registry restored');
+      return true;
+    } catch (error) {
+      logger.error({ err: error }, 'persona registry could not be read; the next flush tries again');
+      return false;
+    }
+  };
+
+  // Flushes run one at a time, registry reads included (a read never overlaps a flush still writing its results),
+  // and at most one waits behind the running one: a flush slower than the interval does not pile up runs.
+  let flushing: Promise<unknown> = Promise.resolve();
+  let waiting: Promise<FlushReport | undefined> | undefined;
+  const flushNow = (): Promise<FlushReport | undefined> => {
+    if (waiting !== undefined) return waiting;
+    const run = flushing.then(() => {
+      waiting = undefined;
+      return flushOnce();
     });
-    return flushing;
+    waiting = run;
+    flushing = run.catch(() => undefined);
+    return run;
+  };
+  const flushOnce = async (): Promise<FlushReport | undefined> => {
+    const term = tenure;
+    if (!lock.isLeader || !profilesLoaded) return undefined;
+    if (registryTenure !== term) {
+      if (!(await restoreRegistry())) return undefined;
+      registryTenure = term;
+      if (tenure !== term) return undefined;
+    }
+    const started = performance.now();
+    let report: FlushReport;
+    try {
+      report = await engine.flush(runtime.now(), { mayContinue: () => tenure === term && lock.isLeader });
+    } catch (error) {
+      if (!(error instanceof FlushOutputError)) {
+        metrics.flushRuns.inc({ result: 'error' });
+        logger.error({ err: error }, 'flush failed; the next flush retries');
+        return undefined;
+      }
+      logger.error({ err: error }, 'flush results could not be written; the next flush writes them first');
+      report = error.report;
+    }
+    recordReport(report);
+    logger.info(
+      {
+        result: report.result,
+        decisions: report.decisions,
+        carriedOver: report.carriedOver.length,
+        lockLost: report.lockLost,
+        dryRun: report.dryRun,
+        seconds: (performance.now() - started) / 1_000,
+      },
+      'flush finished',
+    );
+    options.onReport?.(report);
+    return report;
   };
   const recordReport = (report: FlushReport) => {
     metrics.flushRuns.inc({ result: report.result });

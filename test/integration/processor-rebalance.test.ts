@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestByKey, readTopicToEnd } from '../../src/adapters/kafka/topic-reader.js';
@@ -37,13 +38,17 @@ describe('processor group: a member added and another killed mid-stream', () => 
     kafka = quietKafka(broker);
   }, 120_000);
 
+  // Whatever a failing test leaves running must not outlive the suite.
+  const children: ChildProcess[] = [];
+
   afterAll(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await broker.stop();
     for (const directory of directories) rmSync(directory, { recursive: true, force: true });
   });
 
-  const processor = (stateDir: string) =>
-    startCli(['processor'], {
+  const processor = (stateDir: string) => {
+    const child = startCli(['processor'], {
       KAFKA_BROKERS: broker.bootstrapServers.join(','),
       KAFKA_TOPIC_PREFIX: prefix,
       KAFKA_SESSION_TIMEOUT_MS: '6000',
@@ -51,6 +56,9 @@ describe('processor group: a member added and another killed mid-stream', () => 
       PROCESSOR_CLOCK_TICK_MS: '0',
       METRICS_PORT: '0',
     });
+    children.push(child);
+    return child;
+  };
 
   it('ends with the profiles of the offline core: the survivor restores the dead member’s partitions', async () => {
     const traffic = generateTraffic({ seed: 3, customers: 500, users: 500, start: Date.UTC(2026, 0, 1), months: 6 });

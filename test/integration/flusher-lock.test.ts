@@ -1,0 +1,161 @@
+import type { Kafka } from 'kafkajs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { chooseLockHolder, LeaderLock } from '../../src/adapters/kafka/leader-lock.js';
+import { createLogger } from '../../src/log/logger.js';
+import { quietKafka, waitUntil } from '../support/pipeline-process.js';
+import { startTestBroker, type TestBroker } from '../support/test-broker.js';
+import { applyAll, NOW, smbPayload, startHarness, tiers, type Harness } from '../unit/flusher/flusher-harness.js';
+
+const SESSION_TIMEOUT_MS = 6_000;
+
+describe('chooseLockHolder', () => {
+  it('keeps the lock with the member that acquired it last; with no holder, the smallest member id', () => {
+    expect(
+      chooseLockHolder([
+        { memberId: 'a', heldSince: null },
+        { memberId: 'b', heldSince: 2_000 },
+        // A holder from before b, back from a stall: b took over since, b keeps it.
+        { memberId: 'c', heldSince: 1_000 },
+      ]),
+    ).toBe('b');
+    expect(
+      chooseLockHolder([
+        { memberId: 'm2', heldSince: null },
+        { memberId: 'm1', heldSince: null },
+      ]),
+    ).toBe('m1');
+    expect(chooseLockHolder([])).toBeUndefined();
+  });
+});
+
+describe('LeaderLock: flusher replicas on the lock topic', () => {
+  let broker: TestBroker;
+  let kafka: Kafka;
+  let topic: string;
+  const locks: LeaderLock[] = [];
+
+  beforeAll(async () => {
+    broker = await startTestBroker();
+    topic = `${broker.prefix}lock-test.flusher-lock`;
+    await broker.createTopics([{ name: topic, partitions: 1 }]);
+    kafka = quietKafka(broker);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const lock of locks) await lock.stop();
+    await broker.stop();
+  });
+
+  /** A replica's lock; `changes` records every onChange, `joins` every completed join of its group member. */
+  async function replica(): Promise<{ lock: LeaderLock; changes: boolean[]; joins: () => number }> {
+    const changes: boolean[] = [];
+    const lock = new LeaderLock({
+      kafka,
+      topic,
+      groupId: `${broker.prefix}lock-test.flusher`,
+      sessionTimeoutMs: SESSION_TIMEOUT_MS,
+      logger: createLogger({ level: 'silent', name: 'lock-test' }),
+      now: Date.now,
+      onChange: (leader) => changes.push(leader),
+    });
+    let joins = 0;
+    lock.kafkaConsumer.on(lock.kafkaConsumer.events.GROUP_JOIN, () => {
+      joins++;
+    });
+    locks.push(lock);
+    await lock.start();
+    return { lock, changes, joins: () => joins };
+  }
+
+  it('a second replica joins as a standby without taking the lock; the holder leaving hands it over', async () => {
+    const first = await replica();
+    await waitUntil(() => Promise.resolve(first.lock.isLeader), 30_000, 'the first replica to hold the lock');
+
+    // The group must settle with both members (kafkajs' own round-robin assigner never lets it settle on the
+    // librdkafka mock: it leaves the standby without an assignment, and the mock waits for one).
+    const firstJoins = first.joins();
+    const second = await replica();
+    await waitUntil(
+      () => Promise.resolve(second.joins() > 0 && first.joins() > firstJoins && first.lock.isLeader),
+      30_000,
+      'both replicas to join, the first still holding the lock',
+    );
+    expect(second.lock.isLeader).toBe(false);
+    expect(second.changes).toEqual([]);
+    // The holder let go during the rebalance (it cannot know it keeps the lock) and got it back.
+    expect(first.changes).toEqual([true, false, true]);
+
+    await first.lock.stop();
+    await waitUntil(() => Promise.resolve(second.lock.isLeader), 30_000, 'the second replica to take over');
+    expect(second.changes).toEqual([true]);
+  }, 90_000);
+});
+
+describe('FlushEngine under the flusher lock', () => {
+  let harness: Harness | undefined;
+
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+  });
+
+  function calls(h: Harness): string[] {
+    return h.fake.requests.map((request) => `${request.method} ${request.path} ${request.status}`);
+  }
+
+  it('stops sending the moment the lock is lost: what it sent is written, the rest goes out with the next flush', async () => {
+    const h = (harness = await startHarness());
+    applyAll(h.engine, tiers);
+    // The lock is lost once the first persona has been created.
+    const lost = await h.engine.flush(NOW, { mayContinue: () => h.fake.requestsTo('POST').length === 0 });
+
+    expect(calls(h)).toEqual(['GET /personas 200', 'POST /personas 201']);
+    expect(lost).toMatchObject({
+      result: 'aborted',
+      lockLost: true,
+      aborted: null,
+      decisions: { created: 1, updated: 0, unchanged: 0, failed: 1 },
+      carriedOver: ['revenue_tier/smb'],
+      requests: [
+        { endpoint: 'GET /personas', status: '200', count: 1 },
+        { endpoint: 'POST /personas', status: '201', count: 1 },
+      ],
+      retries: { 'GET /personas': 0, 'POST /personas': 0, 'PATCH /personas/{id}': 0 },
+    });
+    expect(h.outputs.take().registry.map((entry) => entry.segment_key)).toEqual(['revenue_tier/enterprise']);
+
+    const next = await h.engine.flush(NOW + 60_000, { mayContinue: () => true });
+    expect(calls(h).slice(2)).toEqual(['POST /personas 201']);
+    // The create that never left is not counted as an attempt: its first request is no retry.
+    expect(next).toMatchObject({
+      result: 'ok',
+      lockLost: false,
+      decisions: { created: 1, updated: 0, unchanged: 1, failed: 0 },
+      carriedOver: [],
+      retries: { 'GET /personas': 0, 'POST /personas': 0, 'PATCH /personas/{id}': 0 },
+    });
+  });
+
+  it('lists personas anew after the registry is restored: one another replica created meanwhile is adopted', async () => {
+    const h = (harness = await startHarness({ fake: { listIncludesDetails: true } }));
+    // This replica creates the enterprise persona (listing Mavera's personas on the way) and loses the lock.
+    applyAll(h.engine, tiers.slice(0, 3));
+    await h.engine.flush(NOW);
+    const ours = h.outputs.take().registry;
+    // Its successor, from that registry, creates the SMB persona, and dies before writing its registry entry.
+    const successor = h.newEngine();
+    successor.restoreRegistry(ours);
+    applyAll(successor, tiers);
+    await successor.flush(NOW + 60_000);
+    expect(h.fake.customPersonas().map((persona) => persona.name)).toEqual(['Enterprise Customer', smbPayload.name]);
+
+    // Back with the lock, from the registry as the topic holds it.
+    h.engine.restoreRegistry(ours);
+    applyAll(h.engine, tiers.slice(3));
+    const since = h.fake.requests.length;
+    const back = await h.engine.flush(NOW + 120_000);
+    expect(calls(h).slice(since)).toEqual(['GET /personas 200']);
+    expect(back).toMatchObject({ adopted: 1, decisions: { created: 0, updated: 0, unchanged: 2, failed: 0 } });
+    expect(h.fake.customPersonas()).toHaveLength(2);
+  });
+});
