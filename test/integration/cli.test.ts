@@ -205,11 +205,22 @@ describe('persona-stream explain-mrr', () => {
 });
 
 describe('persona-stream demo', () => {
-  it('runs generated traffic through the core and prints the personas it would send', () => {
-    const result = run(['demo', '--customers', '300', '--users', '300', '--months', '3']);
-    expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/Personas that would be sent to Mavera \(\d+\)/);
-    expect(result.stdout).toContain('[create] revenue_tier/');
-    expect(result.stdout).toContain('0 rejected');
+  // The full run is test/integration/demo.test.ts; these are the refusals, which start nothing.
+  it('exits 2 on a size that is not a whole number, naming the option', () => {
+    const result = run(['demo', '--customers', 'many']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--customers expects a whole number ≥ 0, got "many"');
+    expect(run(['demo', '--months', '0']).code).toBe(2);
+    expect(run(['demo', '--no-such-option']).code).toBe(2);
+  });
+
+  it('refuses --publish-only without KAFKA_BROKERS, saying what to set', () => {
+    const result = spawnSync(process.execPath, [bin, 'demo', '--publish-only'], {
+      encoding: 'utf8',
+      env: { ...process.env, KAFKA_BROKERS: '' },
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('--publish-only publishes to an existing cluster: set KAFKA_BROKERS');
   });
 });

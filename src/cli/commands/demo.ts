@@ -1,65 +1,62 @@
 import { parseArgs } from 'node:util';
-import { loadPipelineConfig } from '../../config/pipeline-file.js';
-import { generateTraffic } from '../../demo/traffic-generator.js';
-import { runOffline, type DomainInput } from '../../domain/pipeline/offline-run.js';
-import { createPipeline } from '../../domain/pipeline/pipeline.js';
-import { decodeRawInput } from '../../sources/raw-input.js';
-import { envValue, UsageError } from '../cli-io.js';
+import { DEFAULT_DEMO_SIZES, type DemoSizes } from '../../demo/demo-sizes.js';
+import { runPublishOnly } from '../../demo/publish-only.js';
+import { runDemo } from '../../demo/run-demo.js';
+import { UsageError } from '../cli-io.js';
 import type { Command } from './command.js';
-import { offlineReportText } from './offline-report.js';
 
-const DEMO_START = Date.UTC(2026, 0, 1);
-
-function positiveInt(name: string, value: string | undefined, fallback: number): number {
+function wholeNumber(name: string, value: string | undefined, fallback: number, min: number): number {
   if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new UsageError(`--${name} expects a whole number, got "${value}"`);
+  const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(parsed) || parsed < min) {
+    throw new UsageError(`--${name} expects a whole number ≥ ${String(min)}, got "${value}"`);
+  }
   return parsed;
 }
 
-export const demoCommand: Command = {
-  name: 'demo',
-  usage: 'demo [--customers N] [--users N] [--months N] [--seed N]',
-  summary: 'the embedded default: generated Stripe and Segment traffic through the core, personas as a dry run',
-  run: async (args, io) => {
-    const { values } = parseArgs({
+/** The sizes of the generated traffic from the command line; the defaults keep `npm start` under a minute. */
+function demoSizes(values: {
+  readonly customers?: string | undefined;
+  readonly users?: string | undefined;
+  readonly months?: string | undefined;
+  readonly seed?: string | undefined;
+}): DemoSizes {
+  const sizes = {
+    seed: wholeNumber('seed', values.seed, DEFAULT_DEMO_SIZES.seed, 0),
+    customers: wholeNumber('customers', values.customers, DEFAULT_DEMO_SIZES.customers, 0),
+    users: wholeNumber('users', values.users, DEFAULT_DEMO_SIZES.users, 0),
+    months: wholeNumber('months', values.months, DEFAULT_DEMO_SIZES.months, 1),
+  };
+  if (sizes.customers + sizes.users === 0) throw new UsageError('--customers and --users cannot both be 0');
+  return sizes;
+}
+
+function parsedArgs(args: readonly string[]) {
+  try {
+    return parseArgs({
       args: [...args],
       options: {
         customers: { type: 'string' },
         users: { type: 'string' },
         months: { type: 'string' },
         seed: { type: 'string' },
+        'publish-only': { type: 'boolean', default: false },
       },
     });
-    const options = {
-      seed: positiveInt('seed', values.seed, 42),
-      customers: positiveInt('customers', values.customers, 2_000),
-      users: positiveInt('users', values.users, 3_000),
-      months: positiveInt('months', values.months, 6),
-      start: DEMO_START,
-    };
-    const config = await loadPipelineConfig(envValue(io, 'PIPELINE_CONFIG'), {
-      reportingCurrency: envValue(io, 'REPORTING_CURRENCY'),
-    });
-    const pipeline = createPipeline({ ...config, fx_rates: { eur: 1.08, jpy: 0.0067, ...config.fx_rates } });
-    const started = io.now();
-    io.stderr(
-      `demo: generating ${options.customers} Stripe customers and ${options.users} Segment users over ${options.months} months (seed ${options.seed})\n`,
-    );
-    const traffic = generateTraffic(options);
-    const inputs: DomainInput[] = [];
-    const errors: { line: number; reason: string }[] = [];
-    let ignored = 0;
-    traffic.forEach((event, index) => {
-      const decoded = decodeRawInput(event.raw, event.at);
-      inputs.push(...decoded.inputs);
-      ignored += decoded.ignored;
-      for (const reason of decoded.errors) errors.push({ line: index + 1, reason });
-    });
-    io.stderr(`demo: ${traffic.length} events generated; running the domain core (dry run: nothing is sent)\n`);
-    const result = runOffline(pipeline, inputs);
-    io.stdout(offlineReportText(result, { lines: traffic.length, inputs: inputs.length, ignored, errors }));
-    io.stderr(`demo: done in ${((io.now() - started) / 1000).toFixed(1)} s\n`);
-    return errors.length === 0 ? 0 : 1;
+  } catch (error) {
+    // node:util names the unknown or malformed option; said with the usage, exit 2.
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+export const demoCommand: Command = {
+  name: 'demo',
+  usage: 'demo [--customers N] [--users N] [--months N] [--seed N] [--publish-only]',
+  summary:
+    'the embedded default: local broker, generated Stripe/Segment traffic through every role, personas as a dry run',
+  run: async (args, io) => {
+    const { values } = parsedArgs(args);
+    const sizes = demoSizes(values);
+    return values['publish-only'] ? runPublishOnly(io, sizes) : runDemo(io, sizes);
   },
 };
