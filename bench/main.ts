@@ -1,69 +1,85 @@
-import { cpus, totalmem } from 'node:os';
-import { parseArgs } from 'node:util';
-import { formatRate } from './stats.js';
+import { loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { describeMachine } from './machine.js';
+import { BENCH_USAGE, BenchUsageError, parseBenchOptions, type BenchOptions } from './options.js';
+import { formatTable, type ScenarioName, type ScenarioReport } from './report.js';
+import { appendResult } from './results-file.js';
+import { runFlushScenario } from './scenarios/flush.js';
+import { runProcessorScenario } from './scenarios/processor.js';
 import { runReducerScenario } from './scenarios/reducer.js';
-import { runStripeWebhookScenario } from './scenarios/stripe-webhook.js';
+import { runRestoreScenario } from './scenarios/restore.js';
+import { runWebhookScenario } from './scenarios/webhooks.js';
 
 /**
- * `npm run bench [-- --quick] [--json] [--customers N] [--users N] [--runs N]`: prints one row per scenario with
- * medians of several runs and their spread. Figures, not pass/fail: goals are printed next to them.
+ * `npm run bench [-- flags]`: the scenarios of issue #6, each a table row (or a few) with the median of several runs,
+ * their spread and the goal, on stdout; `--json` prints one machine-readable record instead. Progress goes to
+ * stderr. Figures, not pass/fail: the exit code is 0 unless a scenario could not run.
  */
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-    customers: { type: 'string' },
-    users: { type: 'string' },
-    months: { type: 'string' },
-    runs: { type: 'string' },
-    seed: { type: 'string' },
-  },
-});
+async function main(args: readonly string[]): Promise<number> {
+  let options: BenchOptions | 'help';
+  try {
+    options = parseBenchOptions(args, process.env);
+  } catch (error) {
+    if (!(error instanceof BenchUsageError)) throw error;
+    process.stderr.write(`${error.message}\n\n${BENCH_USAGE}\n`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(`${BENCH_USAGE}\n`);
+    return 0;
+  }
+  const machine = describeMachine();
+  const startedAt = new Date().toISOString();
+  const started = performance.now();
+  const log = (line: string) => {
+    process.stderr.write(`[${((performance.now() - started) / 1_000).toFixed(0).padStart(4)} s] ${line}\n`);
+  };
+  log(`${machine.description}; load average ${machine.loadAverageAtStart.toFixed(2)}`);
 
-function numberOption(value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`expected a positive whole number, got "${value}"`);
-  return parsed;
+  const reports: ScenarioReport[] = [];
+  const failures: { scenario: string; error: string }[] = [];
+  const selected = new Set<ScenarioName>(options.scenarios);
+  const attempt = async (names: readonly ScenarioName[], run: () => Promise<readonly ScenarioReport[]>) => {
+    if (!names.some((name) => selected.has(name))) return;
+    const scenarioStarted = performance.now();
+    try {
+      reports.push(...(await run()).filter((report) => selected.has(report.scenario)));
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      failures.push({ scenario: names.join('+'), error: message });
+      log(`${names.join(' + ')} FAILED: ${message}`);
+    }
+    log(`${names.join(' + ')}: ${((performance.now() - scenarioStarted) / 1_000).toFixed(0)} s`);
+  };
+
+  await attempt(['reducer'], () => Promise.resolve([runReducerScenario(options.reducer, log)]));
+  await attempt(['processor', 'replay'], async () => {
+    const { processor, replay } = await runProcessorScenario(options.processor, log);
+    return [processor, replay];
+  });
+  await attempt(['restore'], async () => [await runRestoreScenario(options.restore, log)]);
+  await attempt(['flush'], async () => [await runFlushScenario(options.flush, log)]);
+  await attempt(['webhooks'], async () => [await runWebhookScenario(options.webhooks, log)]);
+
+  const record = {
+    startedAt,
+    durationSeconds: (performance.now() - started) / 1_000,
+    machine: { ...machine, loadAverageAtEnd: loadavg()[0] ?? 0 },
+    options,
+    scenarios: reports,
+    failures,
+  };
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
+  } else {
+    process.stdout.write(
+      `machine: ${machine.description}\nload average (1 min) at start ${machine.loadAverageAtStart.toFixed(2)}, at end ${record.machine.loadAverageAtEnd.toFixed(2)}; ${record.durationSeconds.toFixed(0)} s\n\n${formatTable(reports.flatMap((report) => report.rows))}`,
+    );
+  }
+  if (options.save) log(`saved to ${appendResult(record)}`);
+  return failures.length === 0 ? 0 : 1;
 }
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
-const quick = values.quick;
-const reducer = runReducerScenario(
-  {
-    customers: numberOption(values.customers, quick ? 2_000 : 50_000),
-    users: numberOption(values.users, quick ? 2_000 : 50_000),
-    months: numberOption(values.months, 6),
-    runs: numberOption(values.runs, quick ? 2 : 3),
-    seed: numberOption(values.seed, 1),
-  },
-  log,
-);
-
-const webhook = await runStripeWebhookScenario({ requests: quick ? 1_000 : 10_000, concurrency: 16 }, log);
-
-if (values.json) {
-  process.stdout.write(`${JSON.stringify({ machine: machineDescription(), results: [reducer, webhook] }, null, 2)}\n`);
-} else {
-  const apply = reducer.applyEventsPerSecond;
-  process.stdout.write(
-    [
-      `machine: ${machineDescription()}`,
-      '',
-      '| scenario | figure | median | spread (min–max, rsd) | goal | ratio to goal |',
-      '|---|---|---|---|---|---|',
-      `| reducer | events applied/s, one core (${reducer.events} events, ${reducer.entities} entities) | ${formatRate(apply.median)} | ${formatRate(apply.min)}–${formatRate(apply.max)}, ${(apply.rsd * 100).toFixed(1)}% over ${apply.runs} runs | ≥ 500k/s | ${(apply.median / reducer.goals.eventsPerSecond).toFixed(2)} |`,
-      `| reducer | retained state bytes per entity (customers / users) | ${reducer.bytesPerEntity.toFixed(0)} B (${reducer.bytesPerCustomer.toFixed(0)} / ${reducer.bytesPerUser.toFixed(0)}) | heap delta after GC | ≤ 1024 B | ${(reducer.goals.bytesPerEntity / reducer.bytesPerEntity).toFixed(2)} |`,
-      `| reducer | profiles derived/s | ${formatRate(reducer.deriveProfilesPerSecond.median)} | ${formatRate(reducer.deriveProfilesPerSecond.min)}–${formatRate(reducer.deriveProfilesPerSecond.max)} | — | — |`,
-      `| parse | raw vendor JSON decoded/s (zod) | ${formatRate(reducer.parseEventsPerSecond)} | one pass | — | — |`,
-      `| stripe-webhook | signed webhooks accepted/s with broker ack (${String(webhook.requests)} requests, ${String(webhook.concurrency)} in flight, ${String(webhook.non200)} not 200) | ${formatRate(webhook.requestsPerSecond)} | p50 ${webhook.p50Ms.toFixed(1)} ms, p99 ${webhook.p99Ms.toFixed(1)} ms | — | — |`,
-      '',
-    ].join('\n'),
-  );
-}
-
-function machineDescription(): string {
-  const cpu = cpus()[0]?.model.trim() ?? 'unknown cpu';
-  const memoryGiB = (totalmem() / 2 ** 30).toFixed(0);
-  return `node ${process.version}, ${process.platform}/${process.arch}, ${cpus().length} × ${cpu}, ${memoryGiB} GiB`;
-}
+const code = await main(process.argv.slice(2));
+// Whatever a client library still holds open must not keep a finished bench alive.
+process.exit(code);

@@ -1,3 +1,6 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
 /** Summary statistics of repeated measurements: shared machines are noisy, so we report spread, not one number. */
 export interface Spread {
   readonly median: number;
@@ -27,11 +30,41 @@ export function spreadOf(samples: readonly number[]): Spread {
   };
 }
 
+/** The nearest-rank percentile (0 < fraction ≤ 1) of unsorted samples; 0 for none. */
+export function percentile(samples: readonly number[], fraction: number): number {
+  if (samples.length === 0) return 0;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1))] as number;
+}
+
+export function mean(samples: readonly number[]): number {
+  return samples.length === 0 ? 0 : samples.reduce((sum, value) => sum + value, 0) / samples.length;
+}
+
+let gcFunction: (() => void) | undefined;
+
+/**
+ * V8's gc(): the one `node --expose-gc` gives, else turned on at run time, so `node dist/bench/main.js` works
+ * without the flag (the flag only affects contexts created after it is set, hence the fresh context).
+ */
+function gc(): () => void {
+  if (gcFunction !== undefined) return gcFunction;
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed !== undefined) {
+    gcFunction = exposed;
+    return exposed;
+  }
+  setFlagsFromString('--expose-gc');
+  const created = runInNewContext('gc') as unknown;
+  if (typeof created !== 'function') throw new Error('cannot reach the garbage collector: run with node --expose-gc');
+  gcFunction = created as () => void;
+  return gcFunction;
+}
+
 export function collectGarbage(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error('run with node --expose-gc (npm run bench does)');
+  const collect = gc();
   // Several full collections: one leaves weakly held and lazily swept memory behind.
-  for (let i = 0; i < 4; i++) gc();
+  for (let i = 0; i < 4; i++) collect();
 }
 
 export function heapUsed(): number {
@@ -43,4 +76,23 @@ export function formatRate(perSecond: number): string {
   if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)}M/s`;
   if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)}k/s`;
   return `${perSecond.toFixed(0)}/s`;
+}
+
+export function formatCount(count: number): string {
+  if (count >= 1e6 && count % 1e5 === 0) return `${String(count / 1e6)}M`;
+  if (count >= 1e3 && count % 100 === 0) return `${String(count / 1e3)}k`;
+  return String(count);
+}
+
+export function formatSeconds(seconds: number): string {
+  return seconds >= 10 ? `${seconds.toFixed(1)} s` : `${seconds.toFixed(2)} s`;
+}
+
+export function formatMs(ms: number): string {
+  return ms >= 1_000 ? `${(ms / 1_000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
+}
+
+/** "min–max, rsd over n runs" of a spread, each end formatted by `format`. */
+export function formatSpread(spread: Spread, format: (value: number) => string): string {
+  return `${format(spread.min)}–${format(spread.max)}, rsd ${(spread.rsd * 100).toFixed(1)}% over ${String(spread.runs)} runs`;
 }

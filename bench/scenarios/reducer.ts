@@ -4,7 +4,9 @@ import { EntityStates, type DomainInput } from '../../src/domain/pipeline/offlin
 import { createPipeline, type Pipeline } from '../../src/domain/pipeline/pipeline.js';
 import { parsePipelineConfig } from '../../src/domain/pipeline/pipeline-config.js';
 import { decodeRawInput } from '../../src/sources/raw-input.js';
-import { formatRate, heapUsed, spreadOf, type Spread } from '../stats.js';
+import { atLeast, atMost, type Row, type ScenarioReport } from '../report.js';
+import { formatCount, formatRate, formatSpread, heapUsed, spreadOf, type Spread } from '../stats.js';
+import { measureStateCodec, type StateCodecResult } from './state-codec.js';
 
 export interface ReducerOptions {
   readonly customers: number;
@@ -14,127 +16,245 @@ export interface ReducerOptions {
   readonly seed: number;
 }
 
-export interface ReducerResult {
-  readonly scenario: 'reducer';
+export interface ReducerDetails {
   readonly events: number;
   readonly entities: number;
+  /** Raw vendor JSON → domain inputs (JSON.parse + the zod schemas of src/sources), one pass. */
   readonly parseEventsPerSecond: number;
   readonly applyEventsPerSecond: Spread;
   readonly deriveProfilesPerSecond: Spread;
+  /** Heap retained per entity, measured on `retainedSample` entities built from their own decoded events. */
+  readonly retainedSample: { readonly customers: number; readonly users: number };
   readonly bytesPerEntity: number;
   readonly bytesPerCustomer: number;
   readonly bytesPerUser: number;
+  readonly codec: StateCodecResult;
   readonly goals: { readonly eventsPerSecond: number; readonly bytesPerEntity: number };
 }
 
 const START = Date.UTC(2026, 0, 1);
 /** Records decoded per batch, about what one Kafka fetch of a busy partition set holds. */
 const WINDOW = 20_000;
+/** Entities per kind the retained-bytes figure is measured on (bytes per entity do not depend on their number). */
+const RETAINED_SAMPLE = 5_000;
+const SLAB_BYTES = 128 * 2 ** 20;
+const GOALS = { eventsPerSecond: 500_000, bytesPerEntity: 1_024 };
+
+/** A window of records as Kafka holds them: JSON text, off the V8 heap (one buffer, one line per record). */
+interface RecordWindow {
+  readonly text: Buffer;
+  readonly at: Float64Array;
+}
 
 /**
- * Scenario 1: the domain reducer on one core. Raw vendor JSON is decoded first (parse rate reported separately);
- * then the same decoded inputs are applied to fresh state `runs` times. Retained bytes are the heap delta after GC
- * between an empty store and a full one, with the inputs held alive in both measurements.
+ * Scenario 1: the domain reducer on one core. The generated traffic is kept as JSON text off the heap, so the heap
+ * is what a running processor's would be: the state plus one batch. Each window of records is decoded once (the
+ * parse rate) and applied to `runs` independent states, each application timed on its own: `runs` full runs over
+ * the same events, interleaved. Then the state codec is measured on the first run's states, and the retained heap
+ * per entity on a state built apart (from its own decoded events, so no object is shared with other runs).
  */
-export function runReducerScenario(options: ReducerOptions, log: (line: string) => void): ReducerResult {
+export function runReducerScenario(options: ReducerOptions, log: (line: string) => void): ScenarioReport {
   const pipeline = createPipeline(parsePipelineConfig({ fx_rates: { eur: 1.08, jpy: 0.0067 } }));
-  log(`reducer: generating ${options.customers} customers + ${options.users} users over ${options.months} months`);
-  const traffic = generateTraffic({
-    seed: options.seed,
-    customers: options.customers,
-    users: options.users,
-    months: options.months,
-    start: START,
-  });
+  // Its states are unreachable once it returns: the retained-heap measurement starts from a clean heap.
+  const measured = measureRuns(pipeline, options, log);
+  const sample = {
+    customers: Math.min(options.customers, RETAINED_SAMPLE),
+    users: Math.min(options.users, RETAINED_SAMPLE),
+  };
+  log(`reducer: retained heap on ${formatCount(sample.customers)} + ${formatCount(sample.users)} entities`);
+  const retained = retainedBytes(pipeline, recordWindows(options, sample.customers, sample.users));
+  const details: ReducerDetails = {
+    ...measured,
+    retainedSample: { customers: retained.customers, users: retained.users },
+    bytesPerEntity: (retained.customerBytes + retained.userBytes) / (retained.customers + retained.users),
+    bytesPerCustomer: retained.customerBytes / Math.max(1, retained.customers),
+    bytesPerUser: retained.userBytes / Math.max(1, retained.users),
+    goals: GOALS,
+  };
+  return { scenario: 'reducer', rows: reducerRows(details), details };
+}
 
-  // The events as Kafka records: JSON text. The processor holds one batch of decoded events at a time, never the
-  // whole topic, so the applied events are decoded a window at a time (untimed) and dropped after applying; what is
-  // timed is the reducer alone, with the heap of a running processor (its state plus one batch).
-  const records = traffic.map((event) => ({ at: event.at, text: JSON.stringify(event.raw) }));
-  traffic.length = 0;
+type MeasuredRuns = Pick<
+  ReducerDetails,
+  'events' | 'entities' | 'parseEventsPerSecond' | 'applyEventsPerSecond' | 'deriveProfilesPerSecond' | 'codec'
+>;
 
-  const parseStarted = performance.now();
-  let eventCount = 0;
-  for (const record of records) eventCount += decodeRawInput(JSON.parse(record.text), record.at).inputs.length;
-  const parseSeconds = (performance.now() - parseStarted) / 1000;
+function measureRuns(pipeline: Pipeline, options: ReducerOptions, log: (line: string) => void): MeasuredRuns {
   log(
-    `reducer: ${eventCount} events parsed and decoded (${formatRate(eventCount / parseSeconds)}); applying ${options.runs}×`,
+    `reducer: generating ${formatCount(options.customers)} customers + ${formatCount(options.users)} users over ${String(options.months)} months`,
   );
-
-  const applyRates: number[] = [];
-  const deriveRates: number[] = [];
-  let entities = 0;
-  for (let run = 0; run < options.runs; run++) {
-    const states = new EntityStates(pipeline, { advanceWithStreamTime: true });
-    let applySeconds = 0;
-    for (let start = 0; start < records.length; start += WINDOW) {
-      const window: DomainInput[] = [];
-      for (const record of records.slice(start, start + WINDOW)) {
-        for (const input of decodeRawInput(JSON.parse(record.text), record.at).inputs) window.push(input);
-      }
+  const windows = recordWindows(options, options.customers, options.users);
+  const events = windows.reduce((sum, window) => sum + window.at.length, 0);
+  log(
+    `reducer: ${formatCount(events)} events; decoding each window once, applying it to ${String(options.runs)} states`,
+  );
+  const runs = Array.from({ length: options.runs }, () => new EntityStates(pipeline, { advanceWithStreamTime: true }));
+  const applySeconds = runs.map(() => 0);
+  let parseSeconds = 0;
+  let inputs = 0;
+  windows.forEach((window, index) => {
+    const parseStarted = performance.now();
+    const batch = decodeWindow(window);
+    parseSeconds += (performance.now() - parseStarted) / 1_000;
+    inputs += batch.length;
+    // JIT warm-up on the first window, so no run pays for it alone.
+    if (index === 0) applyAll(new EntityStates(pipeline, { advanceWithStreamTime: true }), batch);
+    for (let offset = 0; offset < runs.length; offset++) {
+      const run = (index + offset) % runs.length;
       const started = performance.now();
-      for (const input of window) states.apply(input);
-      applySeconds += (performance.now() - started) / 1000;
+      applyAll(runs[run] as EntityStates, batch);
+      applySeconds[run] = (applySeconds[run] as number) + (performance.now() - started) / 1_000;
     }
-    applyRates.push(eventCount / applySeconds);
-    entities = states.size;
-    const at = states.newestEventTime ?? START;
-    const deriveStarted = performance.now();
-    const profiles = states.profiles(at);
-    deriveRates.push(profiles.length / ((performance.now() - deriveStarted) / 1000));
-  }
-
-  const isStripe = (record: { readonly text: string }) => record.text.includes('"object":"event"');
-  const customers = retainedBytes(pipeline, records.filter(isStripe));
-  const users = retainedBytes(
-    pipeline,
-    records.filter((record) => !isStripe(record)),
-  );
-  // Customers and users share nothing, so the whole store is the sum of the two.
-  const all = { bytes: customers.bytes + users.bytes, entities: customers.entities + users.entities };
+  });
+  const first = runs[0] as EntityStates;
+  if (runs.some((states) => states.size !== first.size)) throw new Error('reducer: runs over the same events differ');
+  const deriveRates = runs.map((states) => {
+    const started = performance.now();
+    const profiles = states.profiles(states.newestEventTime ?? START);
+    return profiles.length / ((performance.now() - started) / 1_000);
+  });
+  log(`reducer: applied; state codec over ${formatCount(first.size)} states`);
   return {
-    scenario: 'reducer',
-    events: eventCount,
-    entities,
-    parseEventsPerSecond: eventCount / parseSeconds,
-    applyEventsPerSecond: spreadOf(applyRates),
+    events: inputs,
+    entities: first.size,
+    parseEventsPerSecond: inputs / parseSeconds,
+    applyEventsPerSecond: spreadOf(applySeconds.map((seconds) => inputs / seconds)),
     deriveProfilesPerSecond: spreadOf(deriveRates),
-    bytesPerEntity: all.bytes / all.entities,
-    bytesPerCustomer: customers.bytes / customers.entities,
-    bytesPerUser: users.bytes / users.entities,
-    goals: { eventsPerSecond: 500_000, bytesPerEntity: 1024 },
+    codec: measureStateCodec(first, pipeline, Math.max(2, options.runs)),
   };
 }
 
+function reducerRows(details: ReducerDetails): Row[] {
+  const { codec } = details;
+  const bytes = (value: number) => `${value.toFixed(0)} B`;
+  const row = (fields: Omit<Row, 'scenario'>): Row => ({ scenario: 'reducer', ...fields });
+  const apply = details.applyEventsPerSecond;
+  const derive = details.deriveProfilesPerSecond;
+  const storedMean =
+    (codec.meanBytes.customer * codec.states.customer + codec.meanBytes.user * codec.states.user) /
+      Math.max(1, codec.states.customer + codec.states.user) +
+    4;
+  return [
+    row({
+      figure: `events applied/s, one core (${formatCount(details.events)} events, ${formatCount(details.entities)} entities)`,
+      value: apply.median,
+      unit: 'events/s',
+      median: formatRate(apply.median),
+      spread: formatSpread(apply, formatRate),
+      goal: atLeast(apply.median, GOALS.eventsPerSecond, formatRate),
+    }),
+    row({
+      figure: `retained heap per entity, customers / users (heap delta after GC, ${formatCount(details.retainedSample.customers)} + ${formatCount(details.retainedSample.users)} entities)`,
+      value: details.bytesPerEntity,
+      unit: 'B',
+      median: `${bytes(details.bytesPerEntity)} (${bytes(details.bytesPerCustomer)} / ${bytes(details.bytesPerUser)})`,
+      spread: 'larger of 2 samples',
+      goal: atMost(details.bytesPerEntity, GOALS.bytesPerEntity, bytes),
+    }),
+    row({
+      figure: 'profiles derived/s',
+      value: derive.median,
+      unit: 'profiles/s',
+      median: formatRate(derive.median),
+      spread: formatSpread(derive, formatRate),
+      goal: null,
+    }),
+    row({
+      figure: 'raw vendor JSON decoded/s (JSON.parse + zod, src/sources)',
+      value: details.parseEventsPerSecond,
+      unit: 'events/s',
+      median: formatRate(details.parseEventsPerSecond),
+      spread: 'one pass',
+      goal: null,
+    }),
+    row({
+      figure: `state codec: stored bytes per entity in LMDB (4 B profile hash + encoded state), customers / users mean (p99) over ${formatCount(codec.states.customer + codec.states.user)} states`,
+      value: storedMean,
+      unit: 'B',
+      median: `${bytes(storedMean)} (${bytes(codec.meanBytes.customer + 4)} (${bytes(codec.p99Bytes.customer + 4)}) / ${bytes(codec.meanBytes.user + 4)} (${bytes(codec.p99Bytes.user + 4)}))`,
+      spread: `naive JSON: ${bytes(codec.meanNaiveJsonBytes.customer)} / ${bytes(codec.meanNaiveJsonBytes.user)}`,
+      goal: atMost(storedMean, GOALS.bytesPerEntity, bytes),
+    }),
+    row({
+      figure: 'state codec: states encoded/s (decoded/s)',
+      value: codec.encodePerSec,
+      unit: 'states/s',
+      median: `${formatRate(codec.encodePerSec)} (${formatRate(codec.decodePerSec)})`,
+      spread: `best of ${String(codec.runs)} passes`,
+      goal: null,
+    }),
+  ];
+}
+
 /**
- * Heap retained by the state of the records' entities: each record is parsed and decoded on its own and dropped after
- * applying, as the processor does, so whatever the state keeps of it is counted. Measured as the heap with the state
- * minus the heap once the state is dropped; V8 sometimes keeps the newest object graph reachable from an optimised
- * frame for one more collection (a sample of ~0), so the larger of two samples is taken.
+ * The traffic as windows of JSON lines in a few large buffers. Few and large on purpose: V8 counts buffer memory
+ * towards its collection heuristics, and one small buffer per window made it run a full collection of the
+ * generator's object graph (~1 GB at full size) per window.
+ */
+function recordWindows(options: ReducerOptions, customers: number, users: number): RecordWindow[] {
+  const traffic = generateTraffic({ seed: options.seed, customers, users, months: options.months, start: START });
+  const windows: RecordWindow[] = [];
+  let slab = Buffer.alloc(0);
+  let used = 0;
+  for (let start = 0; start < traffic.length; start += WINDOW) {
+    const slice = traffic.slice(start, start + WINDOW);
+    const text = slice.map((event) => JSON.stringify(event.raw)).join('\n');
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (used + bytes > slab.byteLength) {
+      slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, bytes));
+      used = 0;
+    }
+    slab.write(text, used, 'utf8');
+    windows.push({ text: slab.subarray(used, used + bytes), at: Float64Array.from(slice, (event) => event.at) });
+    used += bytes;
+  }
+  return windows;
+}
+
+function decodeWindow(window: RecordWindow): DomainInput[] {
+  const inputs: DomainInput[] = [];
+  const lines = window.text.toString('utf8').split('\n');
+  lines.forEach((line, i) => {
+    for (const input of decodeRawInput(JSON.parse(line), window.at[i] as number).inputs) inputs.push(input);
+  });
+  return inputs;
+}
+
+function applyAll(states: EntityStates, inputs: readonly DomainInput[]): void {
+  for (const input of inputs) states.apply(input);
+}
+
+/**
+ * Heap retained by the state of the windows' entities: every window decoded for this state alone, so whatever the
+ * state keeps of its inputs is counted. Per kind: heap with the state, minus heap with its customers dropped, minus
+ * heap with its users dropped too. V8 sometimes keeps the newest object graph reachable from an optimised frame for
+ * one more collection (a sample of ~0), so the larger of two samples is taken.
  */
 function retainedBytes(
   pipeline: Pipeline,
-  records: readonly { readonly at: number; readonly text: string }[],
-): { bytes: number; entities: number } {
-  let bytes = 0;
-  let entities = 0;
+  windows: readonly RecordWindow[],
+): { customers: number; users: number; customerBytes: number; userBytes: number } {
+  let customerBytes = 0;
+  let userBytes = 0;
+  let customers = 0;
+  let users = 0;
   for (let sample = 0; sample < 2; sample++) {
-    const holder: { states: EntityStates | null } = { states: buildStates(pipeline, records) };
-    const withState = heapUsed();
-    entities = holder.states?.size ?? 0;
-    holder.states = null;
-    bytes = Math.max(bytes, withState - heapUsed());
+    const states = buildStates(pipeline, windows);
+    customers = states.customers.size;
+    users = states.users.size;
+    const withBoth = heapUsed();
+    states.customers.clear();
+    const withUsers = heapUsed();
+    states.users.clear();
+    const withNone = heapUsed();
+    customerBytes = Math.max(customerBytes, withBoth - withUsers);
+    userBytes = Math.max(userBytes, withUsers - withNone);
   }
-  return { bytes, entities };
+  return { customers, users, customerBytes, userBytes };
 }
 
-function buildStates(
-  pipeline: Pipeline,
-  records: readonly { readonly at: number; readonly text: string }[],
-): EntityStates {
+function buildStates(pipeline: Pipeline, windows: readonly RecordWindow[]): EntityStates {
   const states = new EntityStates(pipeline, { advanceWithStreamTime: true });
-  for (const record of records) {
-    for (const input of decodeRawInput(JSON.parse(record.text), record.at).inputs) states.apply(input);
-  }
+  for (const window of windows) applyAll(states, decodeWindow(window));
   return states;
 }
