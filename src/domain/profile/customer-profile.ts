@@ -12,6 +12,8 @@ const OPEN_DISPUTE: ReadonlySet<DisputeStatus> = new Set([
   'under_review',
   'warning_needs_response',
   'warning_under_review',
+  'appeal_needs_response',
+  'appeal_under_review',
 ]);
 
 /**

@@ -25,6 +25,8 @@ const DISPUTE_STATUS_CODES: Readonly<Record<DisputeStatus, number>> = {
   warning_under_review: 5,
   warning_closed: 6,
   prevented: 7,
+  appeal_needs_response: 8,
+  appeal_under_review: 9,
 };
 const DURATION_CODES: Readonly<Record<CouponDuration, number>> = { once: 0, repeating: 1, forever: 2 };
 const DISPUTE_STATUSES = tableOf(DISPUTE_STATUS_CODES);

@@ -168,7 +168,9 @@ export type DisputeStatus =
   | 'warning_needs_response'
   | 'warning_under_review'
   | 'warning_closed'
-  | 'prevented';
+  | 'prevented'
+  | 'appeal_needs_response'
+  | 'appeal_under_review';
 
 export interface DisputeFact extends FactBase {
   readonly kind: 'dispute';

@@ -210,6 +210,9 @@ export const disputeSchema = z.looseObject({
     'warning_under_review',
     'warning_closed',
     'prevented',
+    // Stripe's dispute appeals (the stripe-node 23 typings list them; our reference summary did not).
+    'appeal_needs_response',
+    'appeal_under_review',
   ]),
   amount: z.number().int(),
   currency,
