@@ -187,6 +187,12 @@ describe('replay: rebuild state into a fresh generation, dry-run diff against Ma
     return { child, metricsPort, output: () => output };
   }
 
+  async function flusherActive(port: number): Promise<number> {
+    const text = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
+    const line = text.split('\n').find((candidate) => candidate.startsWith('persona_stream_flusher_active '));
+    return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+
   async function consumedProfiles(port: number): Promise<number> {
     const text = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
     const line = text
@@ -352,10 +358,11 @@ describe('replay: rebuild state into a fresh generation, dry-run diff against Ma
     expect(written.stdout).toContain(`profiles:  ${String(expectedChanged)} changed (written)`);
     const flusher = await startRole('flusher', { LOG_LEVEL: 'info' });
     try {
+      // It restores the registry at its first flush (here the one on SIGTERM), once it holds the lock.
       await waitUntil(
-        () => Promise.resolve(flusher.output().includes('persona registry restored')),
+        async () => (await flusherActive(flusher.metricsPort)) === 1,
         60_000,
-        'the flusher to hold the lock and restore the registry',
+        'the flusher to hold the lock',
       );
       const profileRecords = (await profilesHighWatermarks()).reduce((sum, high) => sum + Number(high), 0);
       await waitUntil(
