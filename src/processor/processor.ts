@@ -12,6 +12,7 @@ import {
   type BatchOutcome,
   type EntityStateCodec,
   type InputRecord,
+  type PartitionProcessorOptions,
 } from './partition-processor.js';
 import { encodeStored, type StateStore } from './state-store.js';
 
@@ -262,15 +263,7 @@ export class Processor {
           const checkpoint = this.options.store.checkpoint(partition);
           this.partitions.set(
             partition,
-            new PartitionProcessor({
-              partition,
-              pipeline: this.options.pipeline,
-              codec: this.options.codec,
-              store: this.options.store,
-              decodeEvent: (value) => this.options.serdes.event.decode(value),
-              refreshIntervalMs: this.options.refreshIntervalMs,
-              watermark: checkpoint?.watermark ?? Number.NEGATIVE_INFINITY,
-            }),
+            this.partitionProcessor(partition, { watermark: checkpoint?.watermark ?? Number.NEGATIVE_INFINITY }),
           );
         }
       })
@@ -281,6 +274,21 @@ export class Processor {
       .finally(() => {
         this.restoringCount -= 1;
       });
+  }
+
+  private partitionProcessor(
+    partition: number,
+    specific: Pick<PartitionProcessorOptions, 'watermark' | 'holdProfiles' | 'profileBaseline'>,
+  ): PartitionProcessor {
+    return new PartitionProcessor({
+      partition,
+      pipeline: this.options.pipeline,
+      codec: this.options.codec,
+      store: this.options.store,
+      decodeEvent: (value) => this.options.serdes.event.decode(value),
+      refreshIntervalMs: this.options.refreshIntervalMs,
+      ...specific,
+    });
   }
 
   /** A replay reads a fresh store: no restore; every partition starts (or, after a restart, resumes) at its range. */
@@ -300,13 +308,7 @@ export class Processor {
       if (this.partitions.has(partition)) continue;
       this.partitions.set(
         partition,
-        new PartitionProcessor({
-          partition,
-          pipeline: this.options.pipeline,
-          codec: this.options.codec,
-          store: this.options.store,
-          decodeEvent: (value) => this.options.serdes.event.decode(value),
-          refreshIntervalMs: this.options.refreshIntervalMs,
+        this.partitionProcessor(partition, {
           watermark: Number.NEGATIVE_INFINITY,
           holdProfiles: true,
           profileBaseline: replay.profileBaseline,

@@ -170,13 +170,7 @@ export async function runReplay(env: EnvConfig, logger: Logger, options: ReplayO
     };
     const processor = new Processor({
       kafka: runtime.kafka,
-      topics: {
-        stripeEvents: topics.stripeEvents,
-        segmentEvents: topics.segmentEvents,
-        changelog: topics.changelog,
-        profiles: topics.profiles,
-        deadLetters: topics.deadLetters,
-      },
+      topics,
       groupId: group,
       pipeline: runtime.pipeline,
       codec: createEntityStateCodec(runtime.pipeline),
