@@ -14,7 +14,7 @@ import type {
 } from '../stripe/model.js';
 import type { EpochMs } from '../time.js';
 import { appended, EMPTY, replaced } from './exact-arrays.js';
-import { internPackedBody, type PackedBody } from './subscription-body.js';
+import { bodyLength, internPackedBody } from './subscription-body.js';
 
 const EMPTY_NUMBERS: readonly number[] = EMPTY;
 
@@ -62,12 +62,12 @@ export interface CustomerRecord extends Versioned {
 export interface SubscriptionHistory {
   readonly id: string;
   /**
-   * Versions ascending, as flat triples (event time, order, body): order = rank × 2³² + event-id hash, body indexes
-   * `bodies`. The history ends at the first deletion (rank DELETE).
+   * Versions ascending, as flat triples (event time, order, body): order = rank × 2³² + event-id hash, body = offset
+   * of the version's packed body in `bodies`. The history ends at the first deletion (rank DELETE).
    */
   versions: readonly number[];
-  /** Distinct packed bodies the versions point at, and the strings/prices/id lists they refer to. */
-  bodies: PackedBody[];
+  /** Distinct packed bodies the versions point at, end to end (see subscription-body.ts), and the strings/prices/id lists they refer to. */
+  bodies: number[];
   refs: unknown[];
   /**
    * Older versions were dropped to bound memory: the oldest kept version counts as already in place (it starts the
@@ -91,8 +91,8 @@ export function versionIsDeletion(history: SubscriptionHistory, index: number): 
   return (history.versions[index * VERSION_STRIDE + 1] as number) >= RANK_DELETE * ORDER_RANK_UNIT;
 }
 
-/** Index into `history.bodies` of the version's body. */
-export function versionBodyIndex(history: SubscriptionHistory, index: number): number {
+/** Offset in `history.bodies` of the version's packed body. */
+export function versionBodyOffset(history: SubscriptionHistory, index: number): number {
   return history.versions[index * VERSION_STRIDE + 2] as number;
 }
 
@@ -240,7 +240,7 @@ function findOrInsertSubscription(state: CustomerState, id: string): Subscriptio
   const found = subs[lo];
   if (found !== undefined && found.id === id) return found;
   const created: SubscriptionHistory = { id, versions: EMPTY_NUMBERS, bodies: [], refs: [], truncated: false };
-  state.subscriptions = [...subs.slice(0, lo), created, ...subs.slice(lo)];
+  state.subscriptions = subs.slice(0, lo).concat([created], subs.slice(lo));
   return created;
 }
 
@@ -287,20 +287,22 @@ function compareTriple(versions: readonly number[], offset: number, at: EpochMs,
 
 function dropUnreferencedBodies(history: SubscriptionHistory): void {
   const remap = new Map<number, number>();
-  const bodies: PackedBody[] = [];
+  const kept: number[] = [];
   const versions = history.versions.slice();
+  const words = history.bodies;
   for (let offset = 2; offset < versions.length; offset += VERSION_STRIDE) {
     const old = versions[offset] as number;
     let mapped = remap.get(old);
     if (mapped === undefined) {
-      mapped = bodies.length;
+      mapped = kept.length;
       remap.set(old, mapped);
-      bodies.push(history.bodies[old] as PackedBody);
+      const end = old + bodyLength(words[old] as number);
+      for (let i = old; i < end; i++) kept.push(words[i] as number);
     }
     versions[offset] = mapped;
   }
   history.versions = versions;
-  history.bodies = bodies;
+  history.bodies = kept.slice();
 }
 
 function upsertDiscount(

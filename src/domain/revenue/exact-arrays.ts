@@ -12,7 +12,7 @@ export function appended<T>(
   limit: number,
   order?: (a: T, b: T) => number,
 ): readonly T[] {
-  const next = [...array, value];
+  const next = array.concat([value]);
   if (order !== undefined) next.sort(order);
   return next.length > limit ? next.slice(next.length - limit) : next;
 }

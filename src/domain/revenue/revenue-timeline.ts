@@ -6,7 +6,7 @@ import { unpackBody } from './subscription-body.js';
 import {
   discountLookup,
   versionAt,
-  versionBodyIndex,
+  versionBodyOffset,
   versionCount,
   versionIsDeletion,
   type CustomerState,
@@ -42,8 +42,8 @@ export interface RevenueContext {
 
 interface Cursor {
   readonly history: SubscriptionHistory;
-  /** Bodies decoded so far during this evaluation, by body index. */
-  readonly decoded: (SubscriptionSnapshot | undefined)[];
+  /** Bodies decoded so far during this evaluation, by body offset. */
+  readonly decoded: Map<number, SubscriptionSnapshot>;
   /** Index of the version in force at the current step, -1 before the first. */
   index: number;
   value: SubscriptionValue | null;
@@ -67,7 +67,12 @@ const NO_FLAGS: SubscriptionValue['flags'] = {
  */
 export function customerRevenue(state: CustomerState, context: RevenueContext, at: EpochMs): CustomerRevenue {
   const lookup = discountLookup(state);
-  const cursors: Cursor[] = state.subscriptions.map((history) => ({ history, decoded: [], index: -1, value: null }));
+  const cursors: Cursor[] = state.subscriptions.map((history) => ({
+    history,
+    decoded: new Map(),
+    index: -1,
+    value: null,
+  }));
   const baselineUntil = truncationBaseline(state.subscriptions);
 
   const movements: Record<MovementType, number> = { new: 0, expansion: 0, contraction: 0, churn: 0, reactivation: 0 };
@@ -129,11 +134,11 @@ export function customerRevenue(state: CustomerState, context: RevenueContext, a
 }
 
 function snapshotOf(cursor: Cursor, customerId: string): SubscriptionSnapshot {
-  const bodyIndex = versionBodyIndex(cursor.history, cursor.index);
-  let snapshot = cursor.decoded[bodyIndex];
+  const bodyOffset = versionBodyOffset(cursor.history, cursor.index);
+  let snapshot = cursor.decoded.get(bodyOffset);
   if (snapshot === undefined) {
-    snapshot = unpackBody(cursor.history, bodyIndex, cursor.history.id, customerId);
-    cursor.decoded[bodyIndex] = snapshot;
+    snapshot = unpackBody(cursor.history, bodyOffset, cursor.history.id, customerId);
+    cursor.decoded.set(bodyOffset, snapshot);
   }
   return snapshot;
 }

@@ -9,8 +9,10 @@ import { internPrice, samePrice, sameIds } from './price-pool.js';
 
 /**
  * A subscription version's body, packed: what the MRR rules read, as numbers, with strings, prices and id lists
- * stored once per subscription in `refs`. A body costs ~100 bytes instead of ~300 as objects, and equal bodies
- * (renewals, active → past_due → active) are stored once. Decoded back into a SubscriptionSnapshot only to be valued.
+ * stored once per subscription in `refs`. Equal bodies (renewals, active → past_due → active) are stored once, and a
+ * subscription's distinct bodies sit end to end in one array of words (`BodyTable.bodies`), a body named by the offset
+ * of its first word: an array per body cost ~50 bytes of array headers on top of its ~40 bytes of words. Decoded back
+ * into a SubscriptionSnapshot only to be valued.
  *
  * Layout (refs are < 2¹⁶, several packed into one double, exact below 2⁵³):
  *   [0] status + 8·flags + 32·presence + 512·item count   (presence: which of cancelAt, canceledAt, endedAt, trialEnd follow)
@@ -22,7 +24,8 @@ import { internPrice, samePrice, sameIds } from './price-pool.js';
 export type PackedBody = number[];
 
 export interface BodyTable {
-  bodies: PackedBody[];
+  /** The distinct packed bodies, end to end; each one's length follows from its head word (bodyLength). */
+  bodies: number[];
   refs: unknown[];
 }
 
@@ -34,53 +37,74 @@ const MAX_REFS = REF_UNIT;
 const OPTIONAL_INSTANTS = 4;
 const EMPTY_IDS: readonly string[] = Object.freeze([]);
 
-/** Index of `snapshot`'s packed body in `table`, appended when no equal body is there. */
+/** Offset in `table.bodies` of `snapshot`'s packed body, appended when no equal body is there. */
 export function internPackedBody(table: BodyTable, snapshot: SubscriptionSnapshot): number {
   const packed = pack(table, snapshot);
-  for (let i = table.bodies.length - 1; i >= 0; i--) {
-    if (samePacked(table.bodies[i] as PackedBody, packed)) return i;
+  const words = table.bodies;
+  for (let offset = 0; offset < words.length; offset += bodyLength(words[offset] as number)) {
+    if (samePackedAt(words, offset, packed)) return offset;
   }
-  table.bodies = [...table.bodies, packed];
-  return table.bodies.length - 1;
+  // concat allocates the exact length; a spread or push would leave spare capacity in every subscription.
+  table.bodies = words.concat(packed);
+  return words.length;
+}
+
+/** Words in a packed body, from its head word. */
+export function bodyLength(head: number): number {
+  return 3 + presentInstants(Math.floor(head / 32) % 16) + 2 * Math.floor(head / 512);
+}
+
+/** Offsets of the bodies in `words`, in order; null when the words do not split into whole bodies. */
+export function bodyOffsets(words: readonly number[]): number[] | null {
+  const offsets: number[] = [];
+  let offset = 0;
+  while (offset < words.length) {
+    const head = words[offset] as number;
+    if (!Number.isSafeInteger(head) || head < 0) return null;
+    offsets.push(offset);
+    offset += bodyLength(head);
+  }
+  return offset === words.length ? offsets : null;
 }
 
 export function unpackBody(
   table: BodyTable,
-  index: number,
+  offset: number,
   subscriptionId: string,
   customerId: string,
 ): SubscriptionSnapshot {
-  const body = table.bodies[index] as PackedBody;
+  const body = table.bodies;
   const refs = table.refs;
-  const head = body[0] as number;
+  const head = body[offset] as number;
   const status = head % 8;
   const flags = Math.floor(head / 8) % 4;
   const presence = Math.floor(head / 32) % 16;
   const itemCount = Math.floor(head / 512);
+  const start = offset;
   const instants: (number | null)[] = [];
-  let offset = 3;
+  let at = start + 3;
   for (let bit = 0; bit < OPTIONAL_INSTANTS; bit++) {
-    instants.push((presence & (1 << bit)) !== 0 ? (body[offset++] as number) : null);
+    instants.push((presence & (1 << bit)) !== 0 ? (body[at++] as number) : null);
   }
   const items: SubscriptionItem[] = [];
   for (let i = 0; i < itemCount; i++) {
-    const word = body[offset++] as number;
+    const word = body[at++] as number;
     items.push({
       id: refs[word % REF_UNIT] as string,
       price: refs[Math.floor(word / REF_UNIT / REF_UNIT)] as Price,
-      quantity: body[offset++] as number,
+      quantity: body[at++] as number,
       discountIds: refs[Math.floor(word / REF_UNIT) % REF_UNIT] as readonly string[],
       currentPeriodStart: null,
       currentPeriodEnd: null,
     });
   }
-  const refsWord = body[2] as number;
+  const refsWord = body[start + 2] as number;
   return {
     id: subscriptionId,
     customerId,
     status: STATUSES[status] as SubscriptionStatus,
     currency: refs[refsWord % REF_UNIT] as string,
-    created: body[1] as number,
+    created: body[start + 1] as number,
     items,
     discountIds: refs[Math.floor(refsWord / REF_UNIT)] as readonly string[],
     cancelAtPeriodEnd: (flags & FLAG_CANCEL_AT_PERIOD_END) !== 0,
@@ -140,20 +164,26 @@ function idsRef(table: BodyTable, ids: readonly string[]): number {
     const ref = refs[i];
     if (Array.isArray(ref) && sameIds(ref as readonly string[], ids)) return i;
   }
-  return appendRef(table, ids.length === 0 ? EMPTY_IDS : [...ids]);
+  return appendRef(table, ids.length === 0 ? EMPTY_IDS : ids.slice());
 }
 
 /** Appends a ref, keeping `refs` at its exact length. */
 function appendRef(table: BodyTable, value: unknown): number {
   if (table.refs.length >= MAX_REFS) throw new RangeError('a subscription refers to more than 65,536 distinct values');
-  table.refs = [...table.refs, value];
+  table.refs = table.refs.concat([value]);
   return table.refs.length - 1;
 }
 
-function samePacked(a: PackedBody, b: PackedBody): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as number;
+function presentInstants(presence: number): number {
+  let count = 0;
+  for (let bit = 0; bit < OPTIONAL_INSTANTS; bit++) if ((presence & (1 << bit)) !== 0) count++;
+  return count;
+}
+
+function samePackedAt(words: readonly number[], offset: number, b: PackedBody): boolean {
+  if (bodyLength(words[offset] as number) !== b.length) return false;
+  for (let i = 0; i < b.length; i++) {
+    const x = words[offset + i] as number;
     const y = b[i] as number;
     if (x !== y && !(Number.isNaN(x) && Number.isNaN(y))) return false;
   }

@@ -1,7 +1,7 @@
 import { internCode } from '../codes.js';
 import { EMPTY } from '../revenue/exact-arrays.js';
 import { VERSION_STRIDE, type SubscriptionHistory } from '../revenue/customer-state.js';
-import type { PackedBody } from '../revenue/subscription-body.js';
+import { bodyOffsets } from '../revenue/subscription-body.js';
 import type { Price } from '../stripe/model.js';
 import type { ByteReader } from './byte-reader.js';
 import type { ByteWriter } from './byte-writer.js';
@@ -10,8 +10,9 @@ import { readPrice, writePrice } from './price-codec.js';
 
 /**
  * Subscription histories are written as they are held: refs in their order (a body's words point at them by
- * position, and later snapshots are interned against them), bodies in their order, versions as (at, body, rank,
- * event-id hash). Packed words are split into their parts, which are small numbers, and put back together on read.
+ * position, and later snapshots are interned against them), bodies in their order, versions as (at, body number, rank,
+ * event-id hash): held, a version points at its body's offset in the subscription's body words; written, at the
+ * body's number, so the format does not depend on how bodies are laid out in memory. Packed words are split into their parts, which are small numbers, and put back together on read.
  */
 
 const REF_STRING = 0;
@@ -39,17 +40,21 @@ export function writeSubscriptionHistory(writer: ByteWriter, history: Subscripti
   writer.uint((versions.length / VERSION_STRIDE) * 2 + (history.truncated ? 1 : 0));
   writer.uint(refs.length);
   for (const ref of refs) writeRef(writer, ref);
-  writer.uint(bodies.length);
-  for (const body of bodies) writeBody(writer, body, refs.length);
+  const offsets = bodyOffsets(bodies);
+  if (offsets === null) {
+    throw new EntityStateEncodeError('subscription.body', `${bodies.length} words do not split into whole bodies`);
+  }
+  writer.uint(offsets.length);
+  for (const offset of offsets) writeBody(writer, bodies, offset, refs.length);
   for (let i = 0; i < versions.length; i += VERSION_STRIDE) {
     const order = versions[i + 1] as number;
-    const body = versions[i + 2] as number;
+    const body = offsets.indexOf(versions[i + 2] as number);
     const rank = Math.floor(order / ORDER_RANK_UNIT);
     if (!Number.isSafeInteger(order) || order < 0 || rank > MAX_RANK) {
       throw new EntityStateEncodeError('subscription.version.order', `not rank × 2³² + 32-bit hash: ${order}`);
     }
-    if (!Number.isInteger(body) || body < 0 || body >= bodies.length) {
-      throw new EntityStateEncodeError('subscription.version.body', `no body ${body} of ${bodies.length}`);
+    if (body < 0) {
+      throw new EntityStateEncodeError('subscription.version.body', `no body at word ${String(versions[i + 2])}`);
     }
     writer.time(versions[i] as number);
     writer.uint(body * 4 + rank);
@@ -76,8 +81,12 @@ export function readSubscriptionHistory(reader: ByteReader): SubscriptionHistory
     else reader.fail('malformed', 'subscription.ref.kind', `unknown ref kind ${kind}`, kindAt);
   }
   const bodyCount = reader.count('subscription.bodies', 5);
-  const bodies = new Array<PackedBody>(bodyCount);
-  for (let i = 0; i < bodyCount; i++) bodies[i] = readBody(reader, refs, refKinds);
+  const words: number[] = [];
+  const offsets = new Array<number>(bodyCount);
+  for (let i = 0; i < bodyCount; i++) {
+    offsets[i] = words.length;
+    readBody(reader, refs, refKinds, words);
+  }
   const versions = new Array<number>(versionCount * VERSION_STRIDE);
   for (let i = 0; i < versionCount; i++) {
     const at = reader.requiredTime('subscription.version.at');
@@ -98,8 +107,10 @@ export function readSubscriptionHistory(reader: ByteReader): SubscriptionHistory
     }
     versions[offset] = at;
     versions[offset + 1] = order;
-    versions[offset + 2] = body;
+    versions[offset + 2] = offsets[body] as number;
   }
+  // Copied at its exact length: `words` grew by push, with spare capacity.
+  const bodies = words.slice();
   return { id, versions: versionCount === 0 ? EMPTY : versions, bodies, refs, truncated: shape % 2 === 1 };
 }
 
@@ -130,19 +141,17 @@ function readIds(reader: ByteReader): readonly string[] {
   return ids;
 }
 
-function writeBody(writer: ByteWriter, body: PackedBody, refCount: number): void {
-  const head = body[0] as number;
+/** The body at `start` in `body` (whose offsets bodyOffsets has checked). */
+function writeBody(writer: ByteWriter, body: readonly number[], start: number, refCount: number): void {
+  const head = body[start] as number;
   const presence = Math.floor(head / HEAD_PRESENCE_UNIT) % 16;
   const itemCount = Math.floor(head / HEAD_ITEMS_UNIT);
   const instants = popCount(presence);
-  if (!Number.isSafeInteger(head) || head < 0 || body.length !== FIXED_WORDS + instants + 2 * itemCount) {
-    throw new EntityStateEncodeError('subscription.body', `head ${head} does not describe ${body.length} words`);
-  }
   writer.uint(head);
-  writer.time(body[1] as number);
-  const refsWord = body[2] as number;
+  writer.time(body[start + 1] as number);
+  const refsWord = body[start + 2] as number;
   writeRefPair(writer, refsWord, refCount);
-  let offset = FIXED_WORDS;
+  let offset = start + FIXED_WORDS;
   for (let i = 0; i < instants; i++) writer.time(body[offset++] as number);
   for (let i = 0; i < itemCount; i++) {
     const word = body[offset++] as number;
@@ -174,29 +183,26 @@ function checkRef(ref: number, refCount: number, field: string): void {
   if (ref >= refCount) throw new EntityStateEncodeError(field, `ref ${ref} of ${refCount}`);
 }
 
-function readBody(reader: ByteReader, refs: unknown[], kinds: Uint8Array): PackedBody {
+/** Reads one body and appends its words to `body`. */
+function readBody(reader: ByteReader, refs: unknown[], kinds: Uint8Array, body: number[]): void {
   const headAt = reader.offset;
   const head = reader.uint('subscription.body.head');
   const presence = Math.floor(head / HEAD_PRESENCE_UNIT) % 16;
   const itemCount = Math.floor(head / HEAD_ITEMS_UNIT);
   const instants = popCount(presence);
   if (itemCount * 4 > reader.remaining) reader.fail('malformed', 'subscription.body.head', 'too many items', headAt);
-  const body: PackedBody = new Array<number>(FIXED_WORDS + instants + 2 * itemCount);
-  body[0] = head;
-  body[1] = reader.requiredTime('subscription.body.created');
+  body.push(head, reader.requiredTime('subscription.body.created'));
   const currency = readRef(reader, refs, kinds, REF_STRING, 'subscription.body.currency');
   refs[currency] = internCode(refs[currency] as string);
-  body[2] = currency + REF_UNIT * readRef(reader, refs, kinds, REF_IDS, 'subscription.body.discountIds');
-  let offset = FIXED_WORDS;
-  for (let i = 0; i < instants; i++) body[offset++] = reader.requiredTime('subscription.body.instant');
+  body.push(currency + REF_UNIT * readRef(reader, refs, kinds, REF_IDS, 'subscription.body.discountIds'));
+  for (let i = 0; i < instants; i++) body.push(reader.requiredTime('subscription.body.instant'));
   for (let i = 0; i < itemCount; i++) {
     const itemId = readRef(reader, refs, kinds, REF_STRING, 'subscription.body.item.id');
     const ids = readRef(reader, refs, kinds, REF_IDS, 'subscription.body.item.discountIds');
     const price = readRef(reader, refs, kinds, REF_PRICE, 'subscription.body.item.price');
-    body[offset++] = itemId + REF_UNIT * ids + REF_UNIT * REF_UNIT * price;
-    body[offset++] = reader.requiredNumber('subscription.body.item.quantity');
+    body.push(itemId + REF_UNIT * ids + REF_UNIT * REF_UNIT * price);
+    body.push(reader.requiredNumber('subscription.body.item.quantity'));
   }
-  return body;
 }
 
 function readRef(reader: ByteReader, refs: readonly unknown[], kinds: Uint8Array, kind: number, field: string): number {

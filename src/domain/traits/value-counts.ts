@@ -36,7 +36,7 @@ export function addValueCount(counts: ValueCounts | null, value: string, by: num
   }
   if (counts.length / 2 >= MAX_DISTINCT_VALUES) return counts;
   const at = low * 2;
-  if (counts.length < EXACT_SIZE_LIMIT) return [...counts.slice(0, at), value, by, ...counts.slice(at)];
+  if (counts.length < EXACT_SIZE_LIMIT) return counts.slice(0, at).concat([value, by], counts.slice(at));
   counts.splice(at, 0, value, by);
   return counts;
 }

@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { internPackedBody, unpackBody, type BodyTable } from '../../../src/domain/revenue/subscription-body.js';
+import {
+  bodyLength,
+  bodyOffsets,
+  internPackedBody,
+  unpackBody,
+  type BodyTable,
+} from '../../../src/domain/revenue/subscription-body.js';
 import { SUBSCRIPTION_STATUSES, type SubscriptionSnapshot } from '../../../src/domain/stripe/model.js';
 import { item, recurringPrice, subscription, T0 } from '../stripe/builders.js';
 
@@ -71,8 +77,10 @@ describe('packed subscription bodies', () => {
     const active = subscription([item('si_1', recurringPrice(1_000, 'month'), 2)]);
     const pastDue = { ...active, status: 'past_due' as const };
     expect(internPackedBody(table, active)).toBe(0);
-    expect(internPackedBody(table, pastDue)).toBe(1);
+    const pastDueAt = internPackedBody(table, pastDue);
+    expect(pastDueAt).toBe(bodyLength(table.bodies[0]!));
     expect(internPackedBody(table, { ...active })).toBe(0);
-    expect(table.bodies).toHaveLength(2);
+    expect(internPackedBody(table, { ...pastDue })).toBe(pastDueAt);
+    expect(bodyOffsets(table.bodies)).toEqual([0, pastDueAt]);
   });
 });

@@ -349,7 +349,7 @@ describe('customer state codec', () => {
     const broken = { ...state, failedCharges: [1.5] };
     expect(() => encodeEntityState(broken, pipeline)).toThrow(EntityStateEncodeError);
     const busy = history(state, 'sub_busy');
-    const badBody = { ...state, subscriptions: [{ ...busy, bodies: [[1, 2]] }] };
+    const badBody = { ...state, subscriptions: [{ ...busy, bodies: [1, 2] }] };
     expect(() => encodeEntityState(badBody, pipeline)).toThrow(/subscription\.body/);
   });
 });
