@@ -2,6 +2,7 @@ import type { JsonValue } from '../segment/model.js';
 import { aggregateLayout, type CompiledAggregate, type CompiledTraits } from '../traits/compiled-traits.js';
 import type { UserTraitStateJson } from '../traits/user-trait-state-json.js';
 import {
+  BUCKET_HEADER,
   NO_HORIZON,
   createUserTraitState,
   setIdentifySlot,
@@ -38,28 +39,29 @@ export function restoreUserTraitState(data: TraitStateDocument, compiled: Compil
 
   const buckets = data.buckets;
   const bucketCount = buckets.length;
-  let idCount = 0;
-  for (const bucket of buckets) idCount += bucket[2].length;
-  const days = new Array<number>(bucketCount * 3);
-  const ids = new Array<number>(idCount);
-  let idAt = 0;
+  let words = 0;
+  for (const bucket of buckets) words += BUCKET_HEADER + bucket[2].length;
+  const window = new Array<number>(words);
+  let at = 0;
   let previousDay = Number.NEGATIVE_INFINITY;
   for (let b = 0; b < bucketCount; b++) {
     const [day, activity, bucketIds] = buckets[b] as UserTraitStateJson['buckets'][number];
     if (!Number.isSafeInteger(day) || day <= previousDay) return null;
     if (!Number.isSafeInteger(activity) || activity < 0) return null;
     previousDay = day;
-    days[b * 3] = day;
-    days[b * 3 + 1] = activity;
-    days[b * 3 + 2] = bucketIds.length;
+    window[at++] = day;
+    window[at++] = activity;
+    window[at++] = bucketIds.length;
     for (let i = 0; i < bucketIds.length; i++) {
       const id = bucketIds[i] as number;
       if (!Number.isSafeInteger(id) || (i > 0 && id <= (bucketIds[i - 1] as number))) return null;
-      ids[idAt++] = id;
+      window[at++] = id;
     }
   }
-  state.days = days;
-  state.ids = ids;
+  if (words > 0) {
+    state.window = window;
+    state.windowLength = words;
+  }
 
   const numWidth = compiled.windowedNumInit.length;
   const refWidth = compiled.windowedRefWidth;

@@ -1,7 +1,8 @@
 import { dayIndex, type EpochMs } from '../time.js';
 import type { CompiledTraits } from './compiled-traits.js';
 import { removeRange } from './compact-array.js';
-import { BUCKET_DAY, BUCKET_ID_COUNT, BUCKET_STRIDE, type UserTraitState } from './user-trait-state.js';
+import { dropBucketsBefore, nextBucket } from './day-buckets.js';
+import { BUCKET_DAY, type UserTraitState } from './user-trait-state.js';
 
 /**
  * Moves the horizon to `watermark`: day buckets older than the longest window plus `latenessDays` (counted in UTC
@@ -25,16 +26,15 @@ export function advanceTraitState(
   if (horizon <= state.horizonDay) return false;
   state.horizonDay = horizon;
 
-  const days = state.days;
+  const window = state.window;
   let expired = 0;
-  let expiredIds = 0;
-  while (expired * BUCKET_STRIDE < days.length && (days[expired * BUCKET_STRIDE + BUCKET_DAY] as number) < horizon) {
-    expiredIds += days[expired * BUCKET_STRIDE + BUCKET_ID_COUNT] as number;
+  let end = 0;
+  while (end < state.windowLength && (window[end + BUCKET_DAY] as number) < horizon) {
+    end = nextBucket(window, end);
     expired++;
   }
   if (expired === 0) return true;
-  state.days = removeRange(days, 0, expired * BUCKET_STRIDE);
-  state.ids = removeRange(state.ids, 0, expiredIds);
+  dropBucketsBefore(state, end);
   if (state.windowedNum !== null) {
     state.windowedNum = removeRange(state.windowedNum, 0, expired * compiled.windowedNumInit.length);
   }

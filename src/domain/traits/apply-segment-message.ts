@@ -2,18 +2,12 @@ import type { JsonValue, SegmentMessage } from '../segment/model.js';
 import { DAY_MS, dayIndex } from '../time.js';
 import { canonicalJson } from './canonical-json.js';
 import type { CompiledAggregate, CompiledTraits, EventDispatch } from './compiled-traits.js';
-import { addBucketId, bucketHasId, createBucket, findBucket, searchBucketIds } from './day-buckets.js';
+import { addBucketId, bucketHasId, bucketOrdinal, createBucket, findBucket, searchBucketIds } from './day-buckets.js';
 import { fnv1a32 as hashMessageId } from '../hash.js';
 import { numericValue, toScaled } from './numeric-value.js';
 import { readPropertyPath } from './property-path.js';
 import { addValueCount, countedValueKey, type ValueCounts } from './value-counts.js';
-import {
-  BUCKET_ACTIVITY,
-  BUCKET_STRIDE,
-  setIdentifySlot,
-  type AggregateRef,
-  type UserTraitState,
-} from './user-trait-state.js';
+import { BUCKET_ACTIVITY, setIdentifySlot, type AggregateRef, type UserTraitState } from './user-trait-state.js';
 
 /**
  * Retries of one call can get timestamps a few ms apart (each retry re-derives it from its own sentAt/receivedAt);
@@ -37,7 +31,7 @@ export function applySegmentMessage(state: UserTraitState, message: SegmentMessa
   let bucket = -1;
   let changed = false;
   if (day >= state.horizonDay) {
-    const found = findBucket(state.days, day);
+    const found = findBucket(state, day);
     let position = found >= 0 ? searchBucketIds(state, found, hash) : -1;
     if (position >= 0 || seenNearMidnight(state, at, day, hash)) return false;
     if (found >= 0) {
@@ -68,8 +62,8 @@ export function applySegmentMessage(state: UserTraitState, message: SegmentMessa
         changed = true;
       }
       if (bucket >= 0) {
-        const slot = bucket * BUCKET_STRIDE + BUCKET_ACTIVITY;
-        state.days[slot] = (state.days[slot] as number) + 1;
+        const slot = bucket + BUCKET_ACTIVITY;
+        state.window[slot] = (state.window[slot] as number) + 1;
       }
       return applyAggregates(state, message, compiled, compiled.dispatch[message.type], bucket, hash) || changed;
     case 'group':
@@ -95,12 +89,18 @@ function applyAggregates(
 ): boolean {
   let changed = false;
   const named = message.event === null ? undefined : dispatch.byName.get(message.event);
+  if (named === undefined && dispatch.any.length === 0) return false;
+  // Windowed partials are indexed by bucket ordinal; only states with windowed definitions need it.
+  const ordinal =
+    bucket >= 0 && (compiled.windowedNumInit.length > 0 || compiled.windowedRefWidth > 0)
+      ? bucketOrdinal(state, bucket)
+      : -1;
   if (named !== undefined) {
     for (const aggregate of named)
-      changed = applyAggregate(state, message, compiled, aggregate, bucket, hash) || changed;
+      changed = applyAggregate(state, message, compiled, aggregate, ordinal, hash) || changed;
   }
   for (const aggregate of dispatch.any)
-    changed = applyAggregate(state, message, compiled, aggregate, bucket, hash) || changed;
+    changed = applyAggregate(state, message, compiled, aggregate, ordinal, hash) || changed;
   return changed;
 }
 
@@ -109,7 +109,8 @@ function applyAggregate(
   message: SegmentMessage,
   compiled: CompiledTraits,
   aggregate: CompiledAggregate,
-  bucket: number,
+  /** Ordinal of the message's bucket, −1 when it has none (older than the horizon) or no windowed definitions. */
+  ordinal: number,
   hash: number,
 ): boolean {
   if (aggregate.where !== null && !aggregate.where(message.properties)) return false;
@@ -118,11 +119,11 @@ function applyAggregate(
   let numAt: number;
   let refAt: number;
   if (aggregate.windowDays > 0) {
-    if (bucket < 0) return false;
+    if (ordinal < 0) return false;
     num = state.windowedNum ?? [];
     ref = state.windowedRef ?? [];
-    numAt = bucket * compiled.windowedNumInit.length + aggregate.numOffset;
-    refAt = bucket * compiled.windowedRefWidth + aggregate.refOffset;
+    numAt = ordinal * compiled.windowedNumInit.length + aggregate.numOffset;
+    refAt = ordinal * compiled.windowedRefWidth + aggregate.refOffset;
   } else {
     num = state.allTimeNum ??= compiled.allTimeNumInit.slice();
     ref = state.allTimeRef ??= new Array<AggregateRef>(compiled.allTimeRefWidth).fill(null);

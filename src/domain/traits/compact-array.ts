@@ -21,20 +21,6 @@ export function insertAt<T>(array: T[], at: number, values: readonly T[]): T[] {
   return out;
 }
 
-export function insertOne<T>(array: T[], at: number, value: T): T[] {
-  const length = array.length;
-  if (length >= EXACT_LENGTH_LIMIT) {
-    if (at === length) array.push(value);
-    else array.splice(at, 0, value);
-    return array;
-  }
-  const out = new Array<T>(length + 1);
-  for (let i = 0; i < at; i++) out[i] = array[i] as T;
-  out[at] = value;
-  for (let i = at; i < length; i++) out[i + 1] = array[i] as T;
-  return out;
-}
-
 export function removeRange<T>(array: T[], at: number, count: number): T[] {
   if (count === 0) return array;
   array.splice(at, count);

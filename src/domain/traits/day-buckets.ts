@@ -1,55 +1,73 @@
 import type { CompiledTraits } from './compiled-traits.js';
-import { insertAt, insertOne } from './compact-array.js';
-import { BUCKET_DAY, BUCKET_ID_COUNT, BUCKET_STRIDE, type UserTraitState } from './user-trait-state.js';
+import { insertAt } from './compact-array.js';
+import { BUCKET_DAY, BUCKET_HEADER, BUCKET_ID_COUNT, type UserTraitState } from './user-trait-state.js';
 
-/** Bucket number holding `day`, or −(insertion point) − 1 when there is none. */
-export function findBucket(days: readonly number[], day: number): number {
-  const count = days.length / BUCKET_STRIDE;
-  // Most messages belong to the newest day.
-  if (count > 0 && days[(count - 1) * BUCKET_STRIDE + BUCKET_DAY] === day) return count - 1;
-  let low = 0;
-  let high = count;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    const candidate = days[mid * BUCKET_STRIDE + BUCKET_DAY] as number;
-    if (candidate === day) return mid;
-    if (candidate < day) low = mid + 1;
-    else high = mid;
-  }
-  return -low - 1;
+/**
+ * Day buckets in `UserTraitState.window` (see there for the layout). Buckets are named by the offset of their first
+ * word; their ordinal (0 = oldest) indexes the windowed partials.
+ */
+
+/** Spare words a grown window gets: room for a new day's bucket and its first id without another copy. */
+const WINDOW_SLACK_WORDS = 4;
+
+/** Offset of the bucket after the one at `at`. */
+export function nextBucket(window: readonly number[], at: number): number {
+  return at + BUCKET_HEADER + (window[at + BUCKET_ID_COUNT] as number);
 }
 
-/** Inserts an empty bucket for `day` at bucket number `position` (from findBucket), with fresh windowed partials. */
-export function createBucket(state: UserTraitState, position: number, day: number, compiled: CompiledTraits): number {
-  state.days = insertAt(state.days, position * BUCKET_STRIDE, [day, 0, 0]);
+/** Offset of the bucket holding `day`, or −(offset where it belongs) − 1 when there is none. */
+export function findBucket(state: UserTraitState, day: number): number {
+  const window = state.window;
+  const end = state.windowLength;
+  let at = 0;
+  while (at < end) {
+    const candidate = window[at + BUCKET_DAY] as number;
+    if (candidate === day) return at;
+    if (candidate > day) break;
+    at = nextBucket(window, at);
+  }
+  return -at - 1;
+}
+
+export function bucketCount(state: UserTraitState): number {
+  let count = 0;
+  for (let at = 0; at < state.windowLength; at = nextBucket(state.window, at)) count++;
+  return count;
+}
+
+/** Ordinal of the bucket at offset `bucket` (or of one inserted there). */
+export function bucketOrdinal(state: UserTraitState, bucket: number): number {
+  let ordinal = 0;
+  for (let at = 0; at < bucket; at = nextBucket(state.window, at)) ordinal++;
+  return ordinal;
+}
+
+/** Inserts an empty bucket for `day` at `offset` (from findBucket), with fresh windowed partials. */
+export function createBucket(state: UserTraitState, offset: number, day: number, compiled: CompiledTraits): number {
   const numWidth = compiled.windowedNumInit.length;
-  if (numWidth > 0)
-    state.windowedNum = insertAt(state.windowedNum ?? [], position * numWidth, compiled.windowedNumInit);
   const refWidth = compiled.windowedRefWidth;
-  if (refWidth > 0) {
-    state.windowedRef = insertAt(state.windowedRef ?? [], position * refWidth, compiled.windowedRefInit);
+  if (numWidth > 0 || refWidth > 0) {
+    const ordinal = bucketOrdinal(state, offset);
+    if (numWidth > 0)
+      state.windowedNum = insertAt(state.windowedNum ?? [], ordinal * numWidth, compiled.windowedNumInit);
+    if (refWidth > 0)
+      state.windowedRef = insertAt(state.windowedRef ?? [], ordinal * refWidth, compiled.windowedRefInit);
   }
-  return position;
+  const window = openWords(state, offset, BUCKET_HEADER);
+  window[offset] = day;
+  window[offset + 1] = 0;
+  window[offset + 2] = 0;
+  return offset;
 }
 
-/** Index in `ids` where the bucket's hashes start. */
-export function bucketIdStart(state: UserTraitState, bucket: number): number {
-  const days = state.days;
-  const count = days.length / BUCKET_STRIDE;
-  if (bucket === count - 1) return state.ids.length - (days[bucket * BUCKET_STRIDE + BUCKET_ID_COUNT] as number);
-  let start = 0;
-  for (let b = 0; b < bucket; b++) start += days[b * BUCKET_STRIDE + BUCKET_ID_COUNT] as number;
-  return start;
-}
-
-/** Index of `hash` among the bucket's ids, or −(insertion index) − 1. */
+/** Index in `window` of `hash` among the bucket's ids, or −(insertion index) − 1. */
 export function searchBucketIds(state: UserTraitState, bucket: number, hash: number): number {
-  const ids = state.ids;
-  let low = bucketIdStart(state, bucket);
-  let high = low + (state.days[bucket * BUCKET_STRIDE + BUCKET_ID_COUNT] as number);
+  const window = state.window;
+  let low = bucket + BUCKET_HEADER;
+  let high = low + (window[bucket + BUCKET_ID_COUNT] as number);
   while (low < high) {
     const mid = (low + high) >>> 1;
-    const candidate = ids[mid] as number;
+    const candidate = window[mid] as number;
     if (candidate === hash) return mid;
     if (candidate < hash) low = mid + 1;
     else high = mid;
@@ -58,13 +76,54 @@ export function searchBucketIds(state: UserTraitState, bucket: number, hash: num
 }
 
 export function bucketHasId(state: UserTraitState, day: number, hash: number): boolean {
-  const bucket = findBucket(state.days, day);
+  const bucket = findBucket(state, day);
   return bucket >= 0 && searchBucketIds(state, bucket, hash) >= 0;
 }
 
 /** Records `hash` in the bucket; `insertion` is the negative result of searchBucketIds. */
 export function addBucketId(state: UserTraitState, bucket: number, hash: number, insertion: number): void {
-  state.ids = insertOne(state.ids, -insertion - 1, hash);
-  state.days[bucket * BUCKET_STRIDE + BUCKET_ID_COUNT] =
-    (state.days[bucket * BUCKET_STRIDE + BUCKET_ID_COUNT] as number) + 1;
+  const at = -insertion - 1;
+  const window = openWords(state, at, 1);
+  window[at] = hash;
+  window[bucket + BUCKET_ID_COUNT] = (window[bucket + BUCKET_ID_COUNT] as number) + 1;
+}
+
+/** Drops the buckets before offset `end` (whole buckets), shifting the rest down in place. */
+export function dropBucketsBefore(state: UserTraitState, end: number): void {
+  if (end === 0) return;
+  const window = state.window;
+  const length = state.windowLength - end;
+  for (let i = 0; i < length; i++) window[i] = window[i + end] as number;
+  state.windowLength = length;
+  // Spare capacity stays bounded: a window that lost more than a new day's worth gives the rest back.
+  if (window.length > length + 2 * WINDOW_SLACK_WORDS) state.window = window.slice(0, length + WINDOW_SLACK_WORDS);
+}
+
+/** The buckets as [day, activity, ids] triples, oldest first. */
+export function bucketsOf(state: UserTraitState): [number, number, number[]][] {
+  const buckets: [number, number, number[]][] = [];
+  const window = state.window;
+  for (let at = 0; at < state.windowLength; at = nextBucket(window, at)) {
+    const ids = window.slice(at + BUCKET_HEADER, nextBucket(window, at));
+    buckets.push([window[at] as number, window[at + 1] as number, ids]);
+  }
+  return buckets;
+}
+
+/** Makes room for `count` words at `at`, shifting the words after it; returns the (possibly new) window. */
+function openWords(state: UserTraitState, at: number, count: number): number[] {
+  const length = state.windowLength;
+  let window = state.window;
+  if (length + count > window.length) {
+    const grown = new Array<number>(length + count + WINDOW_SLACK_WORDS);
+    for (let i = 0; i < at; i++) grown[i] = window[i] as number;
+    for (let i = at; i < length; i++) grown[i + count] = window[i] as number;
+    for (let i = length + count; i < grown.length; i++) grown[i] = 0;
+    window = grown;
+    state.window = grown;
+  } else {
+    for (let i = length - 1; i >= at; i--) window[i + count] = window[i] as number;
+  }
+  state.windowLength = length + count;
+  return window;
 }

@@ -3,6 +3,7 @@ import { dayIndex, type EpochMs } from '../time.js';
 import { churnRisk, engagementTier } from './activity-builtins.js';
 import { ACTIVITY_WINDOW_DAYS, type CompiledAggregate, type CompiledTraits } from './compiled-traits.js';
 import { toFieldValue } from './field-value.js';
+import { nextBucket } from './day-buckets.js';
 import { fromScaled, SUM_SCALE } from './numeric-value.js';
 import {
   distinctValueCount,
@@ -11,13 +12,7 @@ import {
   sortedValues,
   type ValueCounts,
 } from './value-counts.js';
-import {
-  BUCKET_ACTIVITY,
-  BUCKET_DAY,
-  BUCKET_STRIDE,
-  type AggregateRef,
-  type UserTraitState,
-} from './user-trait-state.js';
+import { BUCKET_ACTIVITY, BUCKET_DAY, type AggregateRef, type UserTraitState } from './user-trait-state.js';
 
 /**
  * The user's traits at event time `at` (a pure read). Keys: every definition's key in definition order, `email`
@@ -81,13 +76,13 @@ function preferredIdentifyValue(state: UserTraitState, slot: number): FieldValue
 
 function activityInWindow(state: UserTraitState, today: number): { events: number; activeDays: number } {
   const firstDay = today - ACTIVITY_WINDOW_DAYS + 1;
-  const days = state.days;
+  const window = state.window;
   let events = 0;
   let activeDays = 0;
-  for (let i = 0; i < days.length; i += BUCKET_STRIDE) {
-    const day = days[i + BUCKET_DAY] as number;
+  for (let at = 0; at < state.windowLength; at = nextBucket(window, at)) {
+    const day = window[at + BUCKET_DAY] as number;
     if (day < firstDay || day > today) continue;
-    const activity = days[i + BUCKET_ACTIVITY] as number;
+    const activity = window[at + BUCKET_ACTIVITY] as number;
     events += activity;
     if (activity > 0) activeDays++;
   }
@@ -116,9 +111,9 @@ function partialsOf(
   const numWidth = compiled.windowedNumInit.length;
   const refWidth = compiled.windowedRefWidth;
   const sources: PartialSource[] = [];
-  const days = state.days;
-  for (let bucket = 0; bucket * BUCKET_STRIDE < days.length; bucket++) {
-    const day = days[bucket * BUCKET_STRIDE + BUCKET_DAY] as number;
+  const window = state.window;
+  for (let at = 0, bucket = 0; at < state.windowLength; at = nextBucket(window, at), bucket++) {
+    const day = window[at + BUCKET_DAY] as number;
     if (day < firstDay || day > today) continue;
     sources.push({
       num: state.windowedNum ?? [],

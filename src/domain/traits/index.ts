@@ -11,6 +11,7 @@ export { defaultTraitDefinitions } from './default-trait-definitions.js';
 export { ACTIVITY_WINDOW_DAYS, TraitDefinitionError, compileTraitDefinitions } from './compiled-traits.js';
 export type { CompiledTraits } from './compiled-traits.js';
 export { createUserTraitState } from './user-trait-state.js';
+export { bucketCount, bucketsOf } from './day-buckets.js';
 export type { UserTraitState } from './user-trait-state.js';
 export { applySegmentMessage } from './apply-segment-message.js';
 export { advanceTraitState } from './advance-trait-state.js';

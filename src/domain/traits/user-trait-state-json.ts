@@ -1,11 +1,8 @@
 import { z } from 'zod';
 import type { JsonValue } from '../segment/model.js';
 import { aggregateLayout, type AggregateKind, type CompiledAggregate, type CompiledTraits } from './compiled-traits.js';
+import { bucketsOf } from './day-buckets.js';
 import {
-  BUCKET_ACTIVITY,
-  BUCKET_DAY,
-  BUCKET_ID_COUNT,
-  BUCKET_STRIDE,
   NO_HORIZON,
   createUserTraitState,
   setIdentifySlot,
@@ -58,17 +55,7 @@ export class TraitStateDecodeError extends Error {
 }
 
 export function userTraitStateToJSON(state: UserTraitState, compiled: CompiledTraits): UserTraitStateJson {
-  const buckets: [number, number, number[]][] = [];
-  let idAt = 0;
-  for (let i = 0; i < state.days.length; i += BUCKET_STRIDE) {
-    const idCount = state.days[i + BUCKET_ID_COUNT] as number;
-    buckets.push([
-      state.days[i + BUCKET_DAY] as number,
-      state.days[i + BUCKET_ACTIVITY] as number,
-      state.ids.slice(idAt, idAt + idCount),
-    ]);
-    idAt += idCount;
-  }
+  const buckets = bucketsOf(state);
   const windowed: UserTraitStateJson['windowed'] = {};
   const allTime: UserTraitStateJson['allTime'] = {};
   for (const aggregate of compiled.aggregates) {
@@ -136,15 +123,15 @@ export function userTraitStateFromJSON(json: unknown, compiled: CompiledTraits):
   state.lastSeenAt = data.lastSeenAt ?? -Infinity;
   state.lastActivityAt = data.lastActivityAt ?? -Infinity;
   state.horizonDay = data.horizonDay ?? NO_HORIZON;
-  const days: number[] = [];
-  const ids: number[] = [];
+  const window: number[] = [];
   for (const [day, activity, bucketIds] of data.buckets) {
     const unique = [...new Set(bucketIds)].sort((a, b) => a - b);
-    days.push(day, activity, unique.length);
-    ids.push(...unique);
+    window.push(day, activity, unique.length, ...unique);
   }
-  state.days = days.slice();
-  state.ids = ids.slice();
+  if (window.length > 0) {
+    state.window = window.slice();
+    state.windowLength = window.length;
+  }
 
   const bucketCount = data.buckets.length;
   const numWidth = compiled.windowedNumInit.length;

@@ -5,8 +5,8 @@ import type { ValueCounts } from './value-counts.js';
 /** A first/last value, or a most_frequent/unique value-count table; null while nothing was seen. */
 export type AggregateRef = JsonValue | ValueCounts;
 
-/** Fields of one day bucket in `UserTraitState.days`. */
-export const BUCKET_STRIDE = 3;
+/** A day bucket in `UserTraitState.window`: these header words, then its `BUCKET_ID_COUNT` messageId hashes. */
+export const BUCKET_HEADER = 3;
 export const BUCKET_DAY = 0;
 export const BUCKET_ACTIVITY = 1;
 export const BUCKET_ID_COUNT = 2;
@@ -20,9 +20,12 @@ export const NO_HORIZON = -1_000_000_000;
  * arrays, no per-event objects, slot arrays allocated only once something needs them.
  *
  * Day buckets (one per UTC day with at least one message, ascending) are the unit of windows, dedupe memory and
- * expiry: `days` holds [dayIndex, activity events, messageIds kept] per bucket; `ids` the 32-bit messageId hashes,
- * grouped by bucket in the same order and ascending within a bucket; `windowedNum`/`windowedRef` the partial
- * aggregates of windowed definitions, `compiled.windowedNumInit.length` / `compiled.windowedRefWidth` per bucket.
+ * expiry. They sit end to end in `window`, each [dayIndex, activity events, n, n messageId hashes ascending]: one
+ * array read for the common message (most land in a bucket already there, or open the newest) instead of two.
+ * `window` is updated in place and has a few words of spare capacity past `windowLength`, so applying a message
+ * rarely allocates (a copy per message made the young generation collect, and promote, an array per event).
+ * `windowedNum`/`windowedRef` hold the partial aggregates of windowed definitions,
+ * `compiled.windowedNumInit.length` / `compiled.windowedRefWidth` per bucket, in bucket order.
  * All-time definitions aggregate straight into `allTimeNum`/`allTimeRef`, so dropping an expired bucket
  * ("folding") loses nothing they need.
  */
@@ -34,8 +37,9 @@ export interface UserTraitState {
   lastActivityAt: EpochMs;
   /** Buckets before this UTC day were folded: messages older than it are not deduplicated nor windowed. */
   horizonDay: number;
-  days: number[];
-  ids: number[];
+  /** The day buckets, end to end; words from `windowLength` on are spare capacity. */
+  window: number[];
+  windowLength: number;
   windowedNum: number[] | null;
   windowedRef: AggregateRef[] | null;
   allTimeNum: number[] | null;
@@ -46,14 +50,17 @@ export interface UserTraitState {
   identifyAt: number[] | null;
 }
 
+/** Shared by every state without buckets: never written to, since the first bucket reallocates (it has no capacity). */
+const NO_WORDS: number[] = [];
+
 export function createUserTraitState(): UserTraitState {
   return {
     firstSeenAt: Infinity,
     lastSeenAt: -Infinity,
     lastActivityAt: -Infinity,
     horizonDay: NO_HORIZON,
-    days: [],
-    ids: [],
+    window: NO_WORDS,
+    windowLength: 0,
     windowedNum: null,
     windowedRef: null,
     allTimeNum: null,
