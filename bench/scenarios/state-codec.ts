@@ -72,7 +72,9 @@ export function measureStateCodec(states: EntityStates, pipeline: Pipeline, runs
       customerJson.push(JSON.stringify(state).length);
     } else {
       userSizes.push(size);
-      userJson.push(JSON.stringify({ ...state, traits: userTraitStateToJSON(state.traits, pipeline.traits) }).length);
+      const { kind, userKey, lastEventAt } = state;
+      const traits = userTraitStateToJSON(state, pipeline.traits);
+      userJson.push(JSON.stringify({ kind, userKey, lastEventAt, traits }).length);
     }
   });
   return {

@@ -10,5 +10,5 @@ export function comparableTraits(traits: UserTraitState): UserTraitState {
 }
 
 export function comparableUser(state: UserState): UserState {
-  return { ...state, traits: comparableTraits(state.traits) };
+  return { ...state, window: state.window.slice(0, state.windowLength) };
 }

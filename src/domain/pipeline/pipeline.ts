@@ -18,11 +18,14 @@ import {
 } from '../traits/index.js';
 import type { PipelineConfig } from './pipeline-config.js';
 
-export interface UserState {
+/**
+ * A user's state: its trait state's fields on the same object, not behind a `traits` reference. The reducer touches
+ * a user per message, and one object fewer is one memory load fewer on its way (and ~60 bytes per user).
+ */
+export interface UserState extends UserTraitState {
   readonly kind: 'user';
   readonly userKey: string;
   lastEventAt: EpochMs;
-  readonly traits: UserTraitState;
 }
 
 /** What the processor keeps per entity key. */
@@ -55,12 +58,33 @@ export function userStateKey(entityKey: string): string {
 }
 
 export function createUserState(userKey: string): UserState {
-  return { kind: 'user', userKey, lastEventAt: Number.NEGATIVE_INFINITY, traits: createUserTraitState() };
+  return userStateWith(userKey, Number.NEGATIVE_INFINITY, createUserTraitState());
+}
+
+/** A user's state holding `traits`' fields (built field by field: every user state has the same shape). */
+export function userStateWith(userKey: string, lastEventAt: EpochMs, traits: UserTraitState): UserState {
+  return {
+    kind: 'user',
+    userKey,
+    lastEventAt,
+    firstSeenAt: traits.firstSeenAt,
+    lastSeenAt: traits.lastSeenAt,
+    lastActivityAt: traits.lastActivityAt,
+    horizonDay: traits.horizonDay,
+    window: traits.window,
+    windowLength: traits.windowLength,
+    windowedNum: traits.windowedNum,
+    windowedRef: traits.windowedRef,
+    allTimeNum: traits.allTimeNum,
+    allTimeRef: traits.allTimeRef,
+    identifyValues: traits.identifyValues,
+    identifyAt: traits.identifyAt,
+  };
 }
 
 /** Applies a Segment message to the user's state; a duplicate returns false. */
 export function applySegmentMessageToState(pipeline: Pipeline, state: UserState, message: SegmentMessage): boolean {
-  const changed = applySegmentMessage(state.traits, message, pipeline.traits);
+  const changed = applySegmentMessage(state, message, pipeline.traits);
   if (changed && message.timestamp > state.lastEventAt) state.lastEventAt = message.timestamp;
   return changed;
 }
@@ -70,7 +94,7 @@ export function applySegmentMessageToState(pipeline: Pipeline, state: UserState,
  * partition's watermark; nothing an evaluation at or after the watermark reports changes because of it.
  */
 export function advanceEntity(pipeline: Pipeline, state: EntityState, watermark: EpochMs): void {
-  if (state.kind === 'user') advanceTraitState(state.traits, watermark, pipeline.traits, pipeline.config.lateness_days);
+  if (state.kind === 'user') advanceTraitState(state, watermark, pipeline.traits, pipeline.config.lateness_days);
 }
 
 /** The entity's profile as of `at` (usually the watermark). */
@@ -79,7 +103,7 @@ export function deriveProfile(pipeline: Pipeline, state: EntityState, at: EpochM
     const context: RevenueContext = withCustomerDiscount(pipeline.revenue, state);
     return deriveCustomerProfile(state, context, regionOfCountry, at);
   }
-  const fields: Record<string, FieldValue> = evaluateTraits(state.traits, pipeline.traits, at);
+  const fields: Record<string, FieldValue> = evaluateTraits(state, pipeline.traits, at);
   return {
     key: state.userKey,
     kind: 'user',

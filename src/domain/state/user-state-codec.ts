@@ -1,4 +1,4 @@
-import type { UserState } from '../pipeline/pipeline.js';
+import { userStateWith, type UserState } from '../pipeline/pipeline.js';
 import type { JsonValue } from '../segment/model.js';
 import {
   TraitStateDecodeError,
@@ -29,7 +29,7 @@ const HEX64 = /^[0-9a-f]{16}$/;
 export function writeUserState(writer: ByteWriter, state: UserState, traits: CompiledTraits): void {
   writer.string(state.userKey);
   writer.time(state.lastEventAt);
-  const document = userTraitStateToJSON(state.traits, traits);
+  const document = userTraitStateToJSON(state, traits);
   writer.uint(document.v);
   writer.time(document.firstSeenAt);
   writer.time(document.lastSeenAt);
@@ -132,7 +132,7 @@ export function readUserState(reader: ByteReader, traits: CompiledTraits): UserS
     identify,
   };
   const fast = restoreUserTraitState(document, traits);
-  if (fast !== null) return { kind: 'user', userKey, lastEventAt, traits: fast };
+  if (fast !== null) return userStateWith(userKey, lastEventAt, fast);
   let restored;
   try {
     restored = userTraitStateFromJSON(document, traits);
@@ -143,7 +143,7 @@ export function readUserState(reader: ByteReader, traits: CompiledTraits): UserS
     const where = error.path.map((part) => `[${JSON.stringify(String(part))}]`).join('');
     return reader.fail('malformed', `traits${where}`, error.message, documentAt);
   }
-  return { kind: 'user', userKey, lastEventAt, traits: restored };
+  return userStateWith(userKey, lastEventAt, restored);
 }
 
 function writeSignature(writer: ByteWriter, sig: string): void {

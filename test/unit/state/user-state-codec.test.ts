@@ -6,13 +6,14 @@ import {
   createUserState,
   deriveProfile,
   userStateKey,
+  userStateWith,
   type UserState,
 } from '../../../src/domain/pipeline/pipeline.js';
 import { parsePipelineConfig } from '../../../src/domain/pipeline/pipeline-config.js';
 import type { JsonObject, JsonValue } from '../../../src/domain/segment/model.js';
 import { decodeEntityState, encodeEntityState } from '../../../src/domain/state/index.js';
 import { restoreUserTraitState } from '../../../src/domain/state/user-trait-state-restore.js';
-import { comparableTraits, comparableUser } from '../../support/comparable-state.js';
+import { comparableUser } from '../../support/comparable-state.js';
 import {
   TraitStateDecodeError,
   defaultTraitDefinitions,
@@ -43,8 +44,8 @@ describe('user state codec', () => {
       track('Order Completed', T0 + DAY, { revenue: 19.99 }, { messageId: 'o1' }),
     ]);
     const restored = restore(state);
-    expect(restored.traits.identifyValues).toEqual(state.traits.identifyValues);
-    const restoredPlan = restored.traits.identifyValues?.[0] as { readonly [key: string]: JsonValue };
+    expect(restored.identifyValues).toEqual(state.identifyValues);
+    const restoredPlan = restored.identifyValues?.[0] as { readonly [key: string]: JsonValue };
     expect(Object.hasOwn(restoredPlan, '__proto__')).toBe(true);
     expect(Object.getPrototypeOf(restoredPlan)).toBe(Object.prototype);
     expect(Object.is((restoredPlan['tier'] as JsonValue[])[1], -0)).toBe(true);
@@ -78,8 +79,10 @@ describe('user state codec', () => {
       }),
     );
     const restored = restore(state, changed);
-    const viaJson = userTraitStateFromJSON(userTraitStateToJSON(state.traits, pipeline.traits), changed.traits);
-    expect(restored.traits).toEqual(viaJson);
+    const viaJson = userTraitStateFromJSON(userTraitStateToJSON(state, pipeline.traits), changed.traits);
+    expect(comparableUser(restored)).toEqual(
+      comparableUser(userStateWith(restored.userKey, restored.lastEventAt, viaJson)),
+    );
     const fields = deriveProfile(changed, restored, T0 + DAY).fields;
     expect(fields).toMatchObject({ revenue_7d: 0, ltv: 15, purchase_count: 2, plan: 'pro', first_feature: 'api' });
     expect(fields).not.toHaveProperty('features');
@@ -94,7 +97,7 @@ describe('user state codec', () => {
         for (const message of messages.slice(0, Math.floor(cut * (messages.length + 1)))) {
           applySegmentMessageToState(pipeline, state, message);
         }
-        const document = userTraitStateToJSON(state.traits, pipeline.traits);
+        const document = userTraitStateToJSON(state, pipeline.traits);
         expect(restoreUserTraitState(document, pipeline.traits)).toEqual(
           userTraitStateFromJSON(document, pipeline.traits),
         );
@@ -109,7 +112,7 @@ describe('user state codec', () => {
       track('Order Completed', T0, { revenue: 3 }, { messageId: 'o2' }),
       track('Order Completed', T0 + DAY, { revenue: 4 }, { messageId: 'o3' }),
     ]);
-    const document = userTraitStateToJSON(state.traits, pipeline.traits);
+    const document = userTraitStateToJSON(state, pipeline.traits);
     const [first, second] = document.buckets as [[number, number, number[]], [number, number, number[]]];
     const avg = document.windowed['avg_order_30d']!;
     const rejected: UserTraitStateJson[] = [
@@ -139,8 +142,7 @@ describe('user state codec', () => {
       buckets: [[first[0], first[1], [...first[2]].reverse()], second],
     };
     expect(restoreUserTraitState(unsortedIds, pipeline.traits)).toBeNull();
-    expect(comparableTraits(userTraitStateFromJSON(unsortedIds, pipeline.traits))).toEqual(
-      comparableTraits(state.traits),
-    );
+    const normalised = userTraitStateFromJSON(unsortedIds, pipeline.traits);
+    expect(comparableUser(userStateWith(state.userKey, state.lastEventAt, normalised))).toEqual(comparableUser(state));
   });
 });
