@@ -72,9 +72,9 @@ export function measureStateCodec(states: EntityStates, pipeline: Pipeline, runs
       customerJson.push(JSON.stringify(state).length);
     } else {
       userSizes.push(size);
-      const { kind, userKey, lastEventAt } = state;
+      const { kind, entityKey, lastEventAt } = state;
       const traits = userTraitStateToJSON(state, pipeline.traits);
-      userJson.push(JSON.stringify({ kind, userKey, lastEventAt, traits }).length);
+      userJson.push(JSON.stringify({ kind, entityKey, lastEventAt, traits }).length);
     }
   });
   return {

@@ -135,7 +135,7 @@ export class PartitionProcessor {
       for (const input of inputs) {
         if (input.source === 'segment') {
           const entry = this.load(working, userStateKey(input.message.entityKey), () =>
-            createUserState(userStateKey(input.message.entityKey)),
+            createUserState(input.message.entityKey),
           );
           if (entry.state.kind !== 'user') throw new TypeError('a user key holds a customer state');
           if (applySegmentMessageToState(this.options.pipeline, entry.state, input.message)) applied += 1;

@@ -13,7 +13,6 @@ import {
   createCustomerState,
   createUserState,
   deriveProfile,
-  userStateKey,
   type Pipeline,
   type UserState,
 } from './pipeline.js';
@@ -73,7 +72,7 @@ export class EntityStates {
       const message = input.message;
       let state = this.users.get(message.entityKey);
       if (state === undefined) {
-        state = createUserState(userStateKey(message.entityKey));
+        state = createUserState(message.entityKey);
         this.users.set(message.entityKey, state);
       }
       if (message.timestamp > this.newestEventAt) this.newestEventAt = message.timestamp;

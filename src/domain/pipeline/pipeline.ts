@@ -24,7 +24,11 @@ import type { PipelineConfig } from './pipeline-config.js';
  */
 export interface UserState extends UserTraitState {
   readonly kind: 'user';
-  readonly userKey: string;
+  /**
+   * The Segment userId, else anonymousId: the string the state is looked up by, so it is held once. The state key
+   * (userStateKey) is built when needed: kept, that concatenation cost ~56 bytes per user.
+   */
+  readonly entityKey: string;
   lastEventAt: EpochMs;
 }
 
@@ -57,15 +61,15 @@ export function userStateKey(entityKey: string): string {
   return profileKey('user', entityKey);
 }
 
-export function createUserState(userKey: string): UserState {
-  return userStateWith(userKey, Number.NEGATIVE_INFINITY, createUserTraitState());
+export function createUserState(entityKey: string): UserState {
+  return userStateWith(entityKey, Number.NEGATIVE_INFINITY, createUserTraitState());
 }
 
 /** A user's state holding `traits`' fields (built field by field: every user state has the same shape). */
-export function userStateWith(userKey: string, lastEventAt: EpochMs, traits: UserTraitState): UserState {
+export function userStateWith(entityKey: string, lastEventAt: EpochMs, traits: UserTraitState): UserState {
   return {
     kind: 'user',
-    userKey,
+    entityKey,
     lastEventAt,
     firstSeenAt: traits.firstSeenAt,
     lastSeenAt: traits.lastSeenAt,
@@ -105,9 +109,9 @@ export function deriveProfile(pipeline: Pipeline, state: EntityState, at: EpochM
   }
   const fields: Record<string, FieldValue> = evaluateTraits(state, pipeline.traits, at);
   return {
-    key: state.userKey,
+    key: userStateKey(state.entityKey),
     kind: 'user',
-    entityId: state.userKey.slice('user:'.length),
+    entityId: state.entityKey,
     asOf: at,
     lastEventAt: state.lastEventAt,
     revenue: null,

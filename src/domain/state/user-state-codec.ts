@@ -1,4 +1,4 @@
-import { userStateWith, type UserState } from '../pipeline/pipeline.js';
+import { userStateKey, userStateWith, type UserState } from '../pipeline/pipeline.js';
 import type { JsonValue } from '../segment/model.js';
 import {
   TraitStateDecodeError,
@@ -22,12 +22,13 @@ import { MAX_TAGGED_MAGNITUDE } from './wire-format.js';
  * is restored directly (user-trait-state-restore.ts); anything else goes through userTraitStateFromJSON and its zod
  * schema, which decides.
  */
+const USER_KEY_PREFIX = userStateKey('');
 const SIGNATURE_TEXT = 0;
 const SIGNATURE_HEX64 = 1;
 const HEX64 = /^[0-9a-f]{16}$/;
 
 export function writeUserState(writer: ByteWriter, state: UserState, traits: CompiledTraits): void {
-  writer.string(state.userKey);
+  writer.string(userStateKey(state.entityKey));
   writer.time(state.lastEventAt);
   const document = userTraitStateToJSON(state, traits);
   writer.uint(document.v);
@@ -77,7 +78,10 @@ export function writeUserState(writer: ByteWriter, state: UserState, traits: Com
 }
 
 export function readUserState(reader: ByteReader, traits: CompiledTraits): UserState {
+  const keyAt = reader.offset;
   const userKey = reader.requiredString('userKey');
+  if (!userKey.startsWith(USER_KEY_PREFIX)) reader.fail('malformed', 'userKey', `not a user key: ${userKey}`, keyAt);
+  const entityKey = userKey.slice(USER_KEY_PREFIX.length);
   const lastEventAt = reader.requiredTime('lastEventAt');
   const documentAt = reader.offset;
   const v = reader.uint('traits.v');
@@ -132,7 +136,7 @@ export function readUserState(reader: ByteReader, traits: CompiledTraits): UserS
     identify,
   };
   const fast = restoreUserTraitState(document, traits);
-  if (fast !== null) return userStateWith(userKey, lastEventAt, fast);
+  if (fast !== null) return userStateWith(entityKey, lastEventAt, fast);
   let restored;
   try {
     restored = userTraitStateFromJSON(document, traits);
@@ -143,7 +147,7 @@ export function readUserState(reader: ByteReader, traits: CompiledTraits): UserS
     const where = error.path.map((part) => `[${JSON.stringify(String(part))}]`).join('');
     return reader.fail('malformed', `traits${where}`, error.message, documentAt);
   }
-  return userStateWith(userKey, lastEventAt, restored);
+  return userStateWith(entityKey, lastEventAt, restored);
 }
 
 function writeSignature(writer: ByteWriter, sig: string): void {

@@ -6,6 +6,7 @@ import { addBucketId, bucketHasId, bucketOrdinal, createBucket, findBucket, sear
 import { fnv1a32 as hashMessageId } from '../hash.js';
 import { numericValue, toScaled } from './numeric-value.js';
 import { readPropertyPath } from './property-path.js';
+import { sharedValue } from './shared-values.js';
 import { addValueCount, countedValueKey, type ValueCounts } from './value-counts.js';
 import { BUCKET_ACTIVITY, setIdentifySlot, type AggregateRef, type UserTraitState } from './user-trait-state.js';
 
@@ -192,7 +193,7 @@ function applyIdentify(state: UserTraitState, message: SegmentMessage, compiled:
     const currentAt = times?.[slot] ?? -Infinity;
     // Equal event times: the canonically greater value wins, so arrival order never decides.
     if (at < currentAt || (at === currentAt && canonicalJson(value) <= canonicalJson(values?.[slot]))) continue;
-    setIdentifySlot(state, slot, value, at);
+    setIdentifySlot(state, slot, sharedValue(value), at);
     changed = true;
   }
   return changed;

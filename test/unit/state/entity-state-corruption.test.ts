@@ -5,7 +5,6 @@ import {
   applyStripeFact,
   createCustomerState,
   createUserState,
-  userStateKey,
   type EntityState,
 } from '../../../src/domain/pipeline/pipeline.js';
 import { crc32 } from '../../../src/domain/state/crc32.js';
@@ -29,7 +28,7 @@ function sampleRecords(): Uint8Array[] {
     states.push(state);
   }
   for (const { key, messages } of users) {
-    const state = createUserState(userStateKey(key));
+    const state = createUserState(key);
     for (const message of messages) applySegmentMessageToState(pipeline, state, message);
     states.push(state);
   }

@@ -8,7 +8,6 @@ import {
   createCustomerState,
   createUserState,
   deriveProfile,
-  userStateKey,
   type UserState,
 } from '../../../src/domain/pipeline/pipeline.js';
 import type { CustomerState } from '../../../src/domain/revenue/customer-state.js';
@@ -96,7 +95,7 @@ describe('entity state codec: decode(encode(state)) continues exactly like the s
           if (advance) advanceEntity(pipeline, state, watermark);
           return changed;
         };
-        const live = createUserState(userStateKey(key));
+        const live = createUserState(key);
         for (const message of delivered.slice(0, split)) apply(live, message, true);
         const restored = roundTrip(live);
 
@@ -140,7 +139,7 @@ describe('entity state codec: deduplication survives the codec', () => {
   it('every Segment message applied again after a restore is a no-op', () => {
     let replayed = 0;
     for (const { key, messages } of users) {
-      const live = createUserState(userStateKey(key));
+      const live = createUserState(key);
       for (const message of messages) applySegmentMessageToState(pipeline, live, message);
       const bytes = encodeEntityState(live, pipeline);
       const restored = decodeEntityState(bytes, pipeline) as UserState;

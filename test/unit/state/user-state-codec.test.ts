@@ -5,7 +5,6 @@ import {
   createPipeline,
   createUserState,
   deriveProfile,
-  userStateKey,
   userStateWith,
   type UserState,
 } from '../../../src/domain/pipeline/pipeline.js';
@@ -25,7 +24,7 @@ import { DAY, T0, identify, track } from '../traits/messages.js';
 import { entityStreams, extraTraits, pipeline } from './entity-streams.js';
 
 function userWith(messages: Parameters<typeof applySegmentMessageToState>[2][]): UserState {
-  const state = createUserState(userStateKey('u1'));
+  const state = createUserState('u1');
   for (const message of messages) applySegmentMessageToState(pipeline, state, message);
   return state;
 }
@@ -56,7 +55,7 @@ describe('user state codec', () => {
   });
 
   it('restores an empty state and a state with no identify call', () => {
-    const empty = createUserState(userStateKey('anon-1'));
+    const empty = createUserState('anon-1');
     expect(restore(empty)).toEqual(empty);
     const tracked = userWith([track('Feature Used', T0, { feature: 'api' }, { messageId: 'f1' })]);
     expect(comparableUser(restore(tracked))).toEqual(comparableUser(tracked));
@@ -81,7 +80,7 @@ describe('user state codec', () => {
     const restored = restore(state, changed);
     const viaJson = userTraitStateFromJSON(userTraitStateToJSON(state, pipeline.traits), changed.traits);
     expect(comparableUser(restored)).toEqual(
-      comparableUser(userStateWith(restored.userKey, restored.lastEventAt, viaJson)),
+      comparableUser(userStateWith(restored.entityKey, restored.lastEventAt, viaJson)),
     );
     const fields = deriveProfile(changed, restored, T0 + DAY).fields;
     expect(fields).toMatchObject({ revenue_7d: 0, ltv: 15, purchase_count: 2, plan: 'pro', first_feature: 'api' });
@@ -93,7 +92,7 @@ describe('user state codec', () => {
     fc.assert(
       fc.property(fc.nat(), fc.double({ min: 0, max: 1, noNaN: true }), (pick, cut) => {
         const { key, messages } = users[pick % users.length]!;
-        const state = createUserState(userStateKey(key));
+        const state = createUserState(key);
         for (const message of messages.slice(0, Math.floor(cut * (messages.length + 1)))) {
           applySegmentMessageToState(pipeline, state, message);
         }
@@ -143,6 +142,8 @@ describe('user state codec', () => {
     };
     expect(restoreUserTraitState(unsortedIds, pipeline.traits)).toBeNull();
     const normalised = userTraitStateFromJSON(unsortedIds, pipeline.traits);
-    expect(comparableUser(userStateWith(state.userKey, state.lastEventAt, normalised))).toEqual(comparableUser(state));
+    expect(comparableUser(userStateWith(state.entityKey, state.lastEventAt, normalised))).toEqual(
+      comparableUser(state),
+    );
   });
 });
