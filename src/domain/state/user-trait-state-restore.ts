@@ -10,6 +10,7 @@ import {
   type UserTraitState,
 } from '../traits/user-trait-state.js';
 import { addValueCount, type ValueCounts } from '../traits/value-counts.js';
+import { bucketCounts } from '../traits/day-buckets.js';
 
 const DOCUMENT_VERSION = 1;
 
@@ -50,8 +51,7 @@ export function restoreUserTraitState(data: TraitStateDocument, compiled: Compil
     if (!Number.isSafeInteger(activity) || activity < 0) return null;
     previousDay = day;
     window[at++] = day;
-    window[at++] = activity;
-    window[at++] = bucketIds.length;
+    window[at++] = bucketCounts(activity, bucketIds.length);
     for (let i = 0; i < bucketIds.length; i++) {
       const id = bucketIds[i] as number;
       if (!Number.isSafeInteger(id) || (i > 0 && id <= (bucketIds[i - 1] as number))) return null;

@@ -2,13 +2,21 @@ import type { JsonValue, SegmentMessage } from '../segment/model.js';
 import { DAY_MS, dayIndex } from '../time.js';
 import { canonicalJson } from './canonical-json.js';
 import type { CompiledAggregate, CompiledTraits, EventDispatch } from './compiled-traits.js';
-import { addBucketId, bucketHasId, bucketOrdinal, createBucket, findBucket, searchBucketIds } from './day-buckets.js';
+import {
+  addBucketId,
+  bucketHasId,
+  bucketOrdinal,
+  countActivity,
+  createBucket,
+  findBucket,
+  searchBucketIds,
+} from './day-buckets.js';
 import { fnv1a32 as hashMessageId } from '../hash.js';
 import { numericValue, toScaled } from './numeric-value.js';
 import { readPropertyPath } from './property-path.js';
 import { sharedValue } from './shared-values.js';
 import { addValueCount, countedValueKey, type ValueCounts } from './value-counts.js';
-import { BUCKET_ACTIVITY, setIdentifySlot, type AggregateRef, type UserTraitState } from './user-trait-state.js';
+import { setIdentifySlot, type AggregateRef, type UserTraitState } from './user-trait-state.js';
 
 /**
  * Retries of one call can get timestamps a few ms apart (each retry re-derives it from its own sentAt/receivedAt);
@@ -62,10 +70,7 @@ export function applySegmentMessage(state: UserTraitState, message: SegmentMessa
         state.lastActivityAt = at;
         changed = true;
       }
-      if (bucket >= 0) {
-        const slot = bucket + BUCKET_ACTIVITY;
-        state.window[slot] = (state.window[slot] as number) + 1;
-      }
+      if (bucket >= 0) countActivity(state, bucket);
       return applyAggregates(state, message, compiled, compiled.dispatch[message.type], bucket, hash) || changed;
     case 'group':
     case 'alias':

@@ -1,6 +1,6 @@
 import type { CompiledTraits } from './compiled-traits.js';
 import { insertAt } from './compact-array.js';
-import { BUCKET_DAY, BUCKET_HEADER, BUCKET_ID_COUNT, type UserTraitState } from './user-trait-state.js';
+import { ACTIVITY_UNIT, BUCKET_COUNTS, BUCKET_DAY, BUCKET_HEADER, type UserTraitState } from './user-trait-state.js';
 
 /**
  * Day buckets in `UserTraitState.window` (see there for the layout). Buckets are named by the offset of their first
@@ -10,9 +10,37 @@ import { BUCKET_DAY, BUCKET_HEADER, BUCKET_ID_COUNT, type UserTraitState } from 
 /** Spare words a grown window gets: room for a new day's bucket and its first id without another copy. */
 const WINDOW_SLACK_WORDS = 4;
 
+/**
+ * Bounds that keep a bucket's counts word exact (below 2⁵³): activity saturates at MAX_ACTIVITY events a day, and past
+ * MAX_IDS messages a day (~67M, for one user) further messageIds are not remembered, so not deduplicated.
+ */
+const MAX_ACTIVITY = 2 ** 27 - 1;
+const MAX_IDS = ACTIVITY_UNIT - 1;
+
+/** A bucket's counts word; activity beyond its maximum is kept at the maximum. */
+export function bucketCounts(activity: number, ids: number): number {
+  return Math.min(activity, MAX_ACTIVITY) * ACTIVITY_UNIT + ids;
+}
+
+export function bucketIdCount(window: readonly number[], at: number): number {
+  return (window[at + BUCKET_COUNTS] as number) % ACTIVITY_UNIT;
+}
+
+export function bucketActivity(window: readonly number[], at: number): number {
+  return Math.floor((window[at + BUCKET_COUNTS] as number) / ACTIVITY_UNIT);
+}
+
+/** Counts one track/page/screen call in the bucket at `bucket`. */
+export function countActivity(state: UserTraitState, bucket: number): void {
+  const window = state.window;
+  if (bucketActivity(window, bucket) < MAX_ACTIVITY) {
+    window[bucket + BUCKET_COUNTS] = (window[bucket + BUCKET_COUNTS] as number) + ACTIVITY_UNIT;
+  }
+}
+
 /** Offset of the bucket after the one at `at`. */
 export function nextBucket(window: readonly number[], at: number): number {
-  return at + BUCKET_HEADER + (window[at + BUCKET_ID_COUNT] as number);
+  return at + BUCKET_HEADER + bucketIdCount(window, at);
 }
 
 /** Offset of the bucket holding `day`, or −(offset where it belongs) − 1 when there is none. */
@@ -54,9 +82,8 @@ export function createBucket(state: UserTraitState, offset: number, day: number,
       state.windowedRef = insertAt(state.windowedRef ?? [], ordinal * refWidth, compiled.windowedRefInit);
   }
   const window = openWords(state, offset, BUCKET_HEADER);
-  window[offset] = day;
-  window[offset + 1] = 0;
-  window[offset + 2] = 0;
+  window[offset + BUCKET_DAY] = day;
+  window[offset + BUCKET_COUNTS] = 0;
   return offset;
 }
 
@@ -64,7 +91,7 @@ export function createBucket(state: UserTraitState, offset: number, day: number,
 export function searchBucketIds(state: UserTraitState, bucket: number, hash: number): number {
   const window = state.window;
   let low = bucket + BUCKET_HEADER;
-  let high = low + (window[bucket + BUCKET_ID_COUNT] as number);
+  let high = low + bucketIdCount(window, bucket);
   while (low < high) {
     const mid = (low + high) >>> 1;
     const candidate = window[mid] as number;
@@ -82,10 +109,11 @@ export function bucketHasId(state: UserTraitState, day: number, hash: number): b
 
 /** Records `hash` in the bucket; `insertion` is the negative result of searchBucketIds. */
 export function addBucketId(state: UserTraitState, bucket: number, hash: number, insertion: number): void {
+  if (bucketIdCount(state.window, bucket) >= MAX_IDS) return;
   const at = -insertion - 1;
   const window = openWords(state, at, 1);
   window[at] = hash;
-  window[bucket + BUCKET_ID_COUNT] = (window[bucket + BUCKET_ID_COUNT] as number) + 1;
+  window[bucket + BUCKET_COUNTS] = (window[bucket + BUCKET_COUNTS] as number) + 1;
 }
 
 /** Drops the buckets before offset `end` (whole buckets), shifting the rest down in place. */
@@ -105,7 +133,7 @@ export function bucketsOf(state: UserTraitState): [number, number, number[]][] {
   const window = state.window;
   for (let at = 0; at < state.windowLength; at = nextBucket(window, at)) {
     const ids = window.slice(at + BUCKET_HEADER, nextBucket(window, at));
-    buckets.push([window[at] as number, window[at + 1] as number, ids]);
+    buckets.push([window[at + BUCKET_DAY] as number, bucketActivity(window, at), ids]);
   }
   return buckets;
 }

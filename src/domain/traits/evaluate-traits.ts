@@ -3,7 +3,7 @@ import { dayIndex, type EpochMs } from '../time.js';
 import { churnRisk, engagementTier } from './activity-builtins.js';
 import { ACTIVITY_WINDOW_DAYS, type CompiledAggregate, type CompiledTraits } from './compiled-traits.js';
 import { toFieldValue } from './field-value.js';
-import { nextBucket } from './day-buckets.js';
+import { bucketActivity, nextBucket } from './day-buckets.js';
 import { fromScaled, SUM_SCALE } from './numeric-value.js';
 import {
   distinctValueCount,
@@ -12,7 +12,7 @@ import {
   sortedValues,
   type ValueCounts,
 } from './value-counts.js';
-import { BUCKET_ACTIVITY, BUCKET_DAY, type AggregateRef, type UserTraitState } from './user-trait-state.js';
+import { BUCKET_DAY, type AggregateRef, type UserTraitState } from './user-trait-state.js';
 
 /**
  * The user's traits at event time `at` (a pure read). Keys: every definition's key in definition order, `email`
@@ -82,7 +82,7 @@ function activityInWindow(state: UserTraitState, today: number): { events: numbe
   for (let at = 0; at < state.windowLength; at = nextBucket(window, at)) {
     const day = window[at + BUCKET_DAY] as number;
     if (day < firstDay || day > today) continue;
-    const activity = window[at + BUCKET_ACTIVITY] as number;
+    const activity = bucketActivity(window, at);
     events += activity;
     if (activity > 0) activeDays++;
   }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { JsonValue } from '../segment/model.js';
 import { aggregateLayout, type AggregateKind, type CompiledAggregate, type CompiledTraits } from './compiled-traits.js';
-import { bucketsOf } from './day-buckets.js';
+import { bucketCounts, bucketsOf } from './day-buckets.js';
 import {
   NO_HORIZON,
   createUserTraitState,
@@ -126,7 +126,7 @@ export function userTraitStateFromJSON(json: unknown, compiled: CompiledTraits):
   const window: number[] = [];
   for (const [day, activity, bucketIds] of data.buckets) {
     const unique = [...new Set(bucketIds)].sort((a, b) => a - b);
-    window.push(day, activity, unique.length, ...unique);
+    window.push(day, bucketCounts(activity, unique.length), ...unique);
   }
   if (window.length > 0) {
     state.window = window.slice();

@@ -5,11 +5,15 @@ import type { ValueCounts } from './value-counts.js';
 /** A first/last value, or a most_frequent/unique value-count table; null while nothing was seen. */
 export type AggregateRef = JsonValue | ValueCounts;
 
-/** A day bucket in `UserTraitState.window`: these header words, then its `BUCKET_ID_COUNT` messageId hashes. */
-export const BUCKET_HEADER = 3;
+/**
+ * A day bucket in `UserTraitState.window`: [day index, counts], then its messageId hashes. counts = activity events
+ * × ACTIVITY_UNIT + number of hashes, two counts in one word (exact: both stay below their maximum, see
+ * day-buckets.ts), which saves a word per bucket.
+ */
+export const BUCKET_HEADER = 2;
 export const BUCKET_DAY = 0;
-export const BUCKET_ACTIVITY = 1;
-export const BUCKET_ID_COUNT = 2;
+export const BUCKET_COUNTS = 1;
+export const ACTIVITY_UNIT = 2 ** 26;
 
 /** horizonDay before the first advanceTraitState: nothing folded yet. */
 export const NO_HORIZON = -1_000_000_000;
@@ -20,7 +24,7 @@ export const NO_HORIZON = -1_000_000_000;
  * arrays, no per-event objects, slot arrays allocated only once something needs them.
  *
  * Day buckets (one per UTC day with at least one message, ascending) are the unit of windows, dedupe memory and
- * expiry. They sit end to end in `window`, each [dayIndex, activity events, n, n messageId hashes ascending]: one
+ * expiry. They sit end to end in `window`, each [dayIndex, counts, messageId hashes ascending] (BUCKET_HEADER): one
  * array read for the common message (most land in a bucket already there, or open the newest) instead of two.
  * `window` is updated in place and has a few words of spare capacity past `windowLength`, so applying a message
  * rarely allocates (a copy per message made the young generation collect, and promote, an array per event).

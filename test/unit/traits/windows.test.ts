@@ -8,6 +8,8 @@ import {
   createUserTraitState,
   evaluateTraits,
   traitDefinitionsSchema,
+  userTraitStateFromJSON,
+  userTraitStateToJSON,
 } from '../../../src/domain/traits/index.js';
 import { DAY, T0, track } from './messages.js';
 
@@ -120,5 +122,21 @@ describe('rolling windows', () => {
       return state;
     };
     expect(run()).toEqual(run());
+  });
+
+  it('keeps a day bucket’s activity and messageIds in one word, saturating activity instead of losing precision', () => {
+    const state = createUserTraitState();
+    for (let i = 0; i < 3; i++)
+      applySegmentMessage(state, track('Signed In', T0 + i, {}, { messageId: `m${i}` }), compiled);
+    const [bucket] = bucketsOf(state);
+    expect(bucket?.[1]).toBe(3);
+    expect(bucket?.[2]).toHaveLength(3);
+    const document = userTraitStateToJSON(state, compiled);
+    const busy = { ...document, buckets: [[bucket![0], 2 ** 40, bucket![2]]] };
+    const restored = userTraitStateFromJSON(busy, compiled);
+    expect(bucketsOf(restored)).toEqual([[bucket![0], 2 ** 27 - 1, bucket![2]]]);
+    applySegmentMessage(restored, track('Signed In', T0 + 5, {}, { messageId: 'm9' }), compiled);
+    expect(bucketsOf(restored)[0]?.[1]).toBe(2 ** 27 - 1);
+    expect(bucketsOf(restored)[0]?.[2]).toHaveLength(4);
   });
 });
