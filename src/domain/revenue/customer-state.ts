@@ -14,7 +14,7 @@ import type {
 } from '../stripe/model.js';
 import type { EpochMs } from '../time.js';
 import { appended, EMPTY, replaced } from './exact-arrays.js';
-import { bodyLength, internPackedBody } from './subscription-body.js';
+import { bodyLength, findBody, packBody } from './subscription-body.js';
 
 const EMPTY_NUMBERS: readonly number[] = EMPTY;
 
@@ -62,12 +62,15 @@ export interface CustomerRecord extends Versioned {
 export interface SubscriptionHistory {
   readonly id: string;
   /**
-   * Versions ascending, as flat triples (event time, order, body): order = rank × 2³² + event-id hash, body = offset
-   * of the version's packed body in `bodies`. The history ends at the first deletion (rank DELETE).
+   * The versions and the bodies they point at, in one array (one array header per subscription instead of two):
+   *   [0] number of versions n
+   *   then n triples ascending (event time, order, body): order = rank × 2³² + event-id hash, body = offset of the
+   *   version's packed body from the first body's word (bodiesStart)
+   *   then the distinct packed bodies, end to end (subscription-body.ts).
+   * Empty for a history without versions. The history ends at the first deletion (rank DELETE).
    */
-  versions: readonly number[];
-  /** Distinct packed bodies the versions point at, end to end (see subscription-body.ts), and the strings/prices/id lists they refer to. */
-  bodies: number[];
+  words: readonly number[];
+  /** The strings, prices and id lists the bodies refer to. */
   refs: unknown[];
   /**
    * Older versions were dropped to bound memory: the oldest kept version counts as already in place (it starts the
@@ -80,20 +83,30 @@ export const VERSION_STRIDE = 3;
 const ORDER_RANK_UNIT = 2 ** 32;
 
 export function versionCount(history: SubscriptionHistory): number {
-  return history.versions.length / VERSION_STRIDE;
+  return history.words.length === 0 ? 0 : (history.words[0] as number);
 }
 
 export function versionAt(history: SubscriptionHistory, index: number): EpochMs {
-  return history.versions[index * VERSION_STRIDE] as number;
+  return history.words[1 + index * VERSION_STRIDE] as number;
+}
+
+/** The version's order: rank × 2³² + event-id hash. */
+export function versionOrder(history: SubscriptionHistory, index: number): number {
+  return history.words[2 + index * VERSION_STRIDE] as number;
 }
 
 export function versionIsDeletion(history: SubscriptionHistory, index: number): boolean {
-  return (history.versions[index * VERSION_STRIDE + 1] as number) >= RANK_DELETE * ORDER_RANK_UNIT;
+  return versionOrder(history, index) >= RANK_DELETE * ORDER_RANK_UNIT;
 }
 
-/** Offset in `history.bodies` of the version's packed body. */
+/** Offset of the version's packed body from bodiesStart. */
 export function versionBodyOffset(history: SubscriptionHistory, index: number): number {
-  return history.versions[index * VERSION_STRIDE + 2] as number;
+  return history.words[3 + index * VERSION_STRIDE] as number;
+}
+
+/** Index in `words` of the first body's first word. */
+export function bodiesStart(history: SubscriptionHistory): number {
+  return 1 + versionCount(history) * VERSION_STRIDE;
 }
 
 export interface DiscountRecord extends Versioned {
@@ -239,7 +252,7 @@ function findOrInsertSubscription(state: CustomerState, id: string): Subscriptio
   }
   const found = subs[lo];
   if (found !== undefined && found.id === id) return found;
-  const created: SubscriptionHistory = { id, versions: EMPTY_NUMBERS, bodies: [], refs: [], truncated: false };
+  const created: SubscriptionHistory = { id, words: EMPTY_NUMBERS, refs: [], truncated: false };
   state.subscriptions = subs.slice(0, lo).concat([created], subs.slice(lo));
   return created;
 }
@@ -254,55 +267,66 @@ function insertVersion(
   order: number,
   snapshot: SubscriptionSnapshot,
 ): boolean {
-  const versions = history.versions;
-  let index = versions.length;
-  while (index > 0 && compareTriple(versions, index - VERSION_STRIDE, at, order) > 0) index -= VERSION_STRIDE;
+  const words = history.words;
+  const count = versionCount(history);
+  let index = count;
+  while (index > 0 && compareVersionWith(history, index - 1, at, order) > 0) index--;
   if (index > 0) {
-    const previous = index - VERSION_STRIDE;
-    if (compareTriple(versions, previous, at, order) === 0) return false;
-    if ((versions[previous + 1] as number) >= RANK_DELETE * ORDER_RANK_UNIT) return false;
+    if (compareVersionWith(history, index - 1, at, order) === 0) return false;
+    if (versionIsDeletion(history, index - 1)) return false;
   }
-  const body = internPackedBody(history, snapshot);
+  const packed = packBody(history, snapshot);
+  const start = bodiesStart(history);
+  const found = findBody(words, start, packed);
+  const bodyWords = Math.max(0, words.length - start);
+  const body = found >= 0 ? found : bodyWords;
+  const keptAfter = order >= RANK_DELETE * ORDER_RANK_UNIT ? 0 : count - index;
+  const nextCount = index + 1 + keptAfter;
   // Rebuilt at exact length: V8 leaves spare capacity after a splice, which adds up over a million histories.
-  const end = order >= RANK_DELETE * ORDER_RANK_UNIT ? index : versions.length;
-  const next = new Array<number>(end + VERSION_STRIDE);
-  for (let i = 0; i < index; i++) next[i] = versions[i] as number;
-  next[index] = at;
-  next[index + 1] = order;
-  next[index + 2] = body;
-  for (let i = index; i < end; i++) next[i + VERSION_STRIDE] = versions[i] as number;
-  history.versions = next;
-  const limit = CUSTOMER_STATE_LIMITS.versionsPerSubscription * VERSION_STRIDE;
-  if (history.versions.length > limit) {
-    history.versions = history.versions.slice(history.versions.length - limit);
+  const next = new Array<number>(1 + nextCount * VERSION_STRIDE + bodyWords + (found >= 0 ? 0 : packed.length));
+  next[0] = nextCount;
+  let to = 1;
+  for (let i = 1; i < 1 + index * VERSION_STRIDE; i++) next[to++] = words[i] as number;
+  next[to++] = at;
+  next[to++] = order;
+  next[to++] = body;
+  for (let i = 1 + index * VERSION_STRIDE; i < 1 + (index + keptAfter) * VERSION_STRIDE; i++) {
+    next[to++] = words[i] as number;
+  }
+  for (let i = start; i < words.length; i++) next[to++] = words[i] as number;
+  if (found < 0) for (const word of packed) next[to++] = word;
+  history.words = next;
+  if (nextCount > CUSTOMER_STATE_LIMITS.versionsPerSubscription) {
+    keepNewestVersions(history, CUSTOMER_STATE_LIMITS.versionsPerSubscription);
     history.truncated = true;
-    dropUnreferencedBodies(history);
   }
   return true;
 }
 
-function compareTriple(versions: readonly number[], offset: number, at: EpochMs, order: number): number {
-  return (versions[offset] as number) - at || (versions[offset + 1] as number) - order;
+function compareVersionWith(history: SubscriptionHistory, index: number, at: EpochMs, order: number): number {
+  return versionAt(history, index) - at || versionOrder(history, index) - order;
 }
 
-function dropUnreferencedBodies(history: SubscriptionHistory): void {
+/** Drops all but the newest `limit` versions, and the bodies only they pointed at. */
+function keepNewestVersions(history: SubscriptionHistory, limit: number): void {
+  const words = history.words;
+  const count = versionCount(history);
+  const start = bodiesStart(history);
   const remap = new Map<number, number>();
   const kept: number[] = [];
-  const versions = history.versions.slice();
-  const words = history.bodies;
-  for (let offset = 2; offset < versions.length; offset += VERSION_STRIDE) {
-    const old = versions[offset] as number;
+  const versions: number[] = [];
+  for (let index = count - limit; index < count; index++) {
+    const old = versionBodyOffset(history, index);
     let mapped = remap.get(old);
     if (mapped === undefined) {
       mapped = kept.length;
       remap.set(old, mapped);
-      const end = old + bodyLength(words[old] as number);
-      for (let i = old; i < end; i++) kept.push(words[i] as number);
+      const end = start + old + bodyLength(words[start + old] as number);
+      for (let i = start + old; i < end; i++) kept.push(words[i] as number);
     }
-    versions[offset] = mapped;
+    versions.push(versionAt(history, index), versionOrder(history, index), mapped);
   }
-  history.versions = versions;
-  history.bodies = kept.slice();
+  history.words = [limit].concat(versions, kept);
 }
 
 function upsertDiscount(

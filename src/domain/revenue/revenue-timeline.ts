@@ -5,6 +5,7 @@ import type { EpochMs } from '../time.js';
 import { unpackBody } from './subscription-body.js';
 import {
   discountLookup,
+  bodiesStart,
   versionAt,
   versionBodyOffset,
   versionCount,
@@ -137,7 +138,8 @@ function snapshotOf(cursor: Cursor, customerId: string): SubscriptionSnapshot {
   const bodyOffset = versionBodyOffset(cursor.history, cursor.index);
   let snapshot = cursor.decoded.get(bodyOffset);
   if (snapshot === undefined) {
-    snapshot = unpackBody(cursor.history, bodyOffset, cursor.history.id, customerId);
+    const history = cursor.history;
+    snapshot = unpackBody(history.words, bodiesStart(history) + bodyOffset, history.refs, history.id, customerId);
     cursor.decoded.set(bodyOffset, snapshot);
   }
   return snapshot;

@@ -10,9 +10,9 @@ import { internPrice, samePrice, sameIds } from './price-pool.js';
 /**
  * A subscription version's body, packed: what the MRR rules read, as numbers, with strings, prices and id lists
  * stored once per subscription in `refs`. Equal bodies (renewals, active → past_due → active) are stored once, and a
- * subscription's distinct bodies sit end to end in one array of words (`BodyTable.bodies`), a body named by the offset
- * of its first word: an array per body cost ~50 bytes of array headers on top of its ~40 bytes of words. Decoded back
- * into a SubscriptionSnapshot only to be valued.
+ * subscription's distinct bodies sit end to end after its versions in one array of words (see SubscriptionHistory),
+ * a body named by the offset of its first word from the first body's: an array per body cost ~50 bytes of array
+ * headers on top of its ~40 bytes of words. Decoded back into a SubscriptionSnapshot only to be valued.
  *
  * Layout (refs are < 2¹⁶, several packed into one double, exact below 2⁵³):
  *   [0] status + 8·flags + 32·presence + 512·item count   (presence: which of cancelAt, canceledAt, endedAt, trialEnd follow)
@@ -23,9 +23,8 @@ import { internPrice, samePrice, sameIds } from './price-pool.js';
  */
 export type PackedBody = number[];
 
-export interface BodyTable {
-  /** The distinct packed bodies, end to end; each one's length follows from its head word (bodyLength). */
-  bodies: number[];
+/** Where a subscription's strings, prices and id lists are kept; packing appends to it (at exact length). */
+export interface RefTable {
   refs: unknown[];
 }
 
@@ -37,16 +36,14 @@ const MAX_REFS = REF_UNIT;
 const OPTIONAL_INSTANTS = 4;
 const EMPTY_IDS: readonly string[] = Object.freeze([]);
 
-/** Offset in `table.bodies` of `snapshot`'s packed body, appended when no equal body is there. */
-export function internPackedBody(table: BodyTable, snapshot: SubscriptionSnapshot): number {
-  const packed = pack(table, snapshot);
-  const words = table.bodies;
-  for (let offset = 0; offset < words.length; offset += bodyLength(words[offset] as number)) {
-    if (samePackedAt(words, offset, packed)) return offset;
+/**
+ * Among the bodies end to end in `words` from `start`, the offset (from `start`) of one equal to `packed`, or −1.
+ */
+export function findBody(words: readonly number[], start: number, packed: PackedBody): number {
+  for (let at = start; at < words.length; at += bodyLength(words[at] as number)) {
+    if (samePackedAt(words, at, packed)) return at - start;
   }
-  // concat allocates the exact length; a spread or push would leave spare capacity in every subscription.
-  table.bodies = words.concat(packed);
-  return words.length;
+  return -1;
 }
 
 /** Words in a packed body, from its head word. */
@@ -54,27 +51,31 @@ export function bodyLength(head: number): number {
   return 3 + presentInstants(Math.floor(head / 32) % 16) + 2 * Math.floor(head / 512);
 }
 
-/** Offsets of the bodies in `words`, in order; null when the words do not split into whole bodies. */
-export function bodyOffsets(words: readonly number[]): number[] | null {
+/**
+ * Offsets (from `start`) of the bodies end to end in `words` from `start`, in order; null when those words do not
+ * split into whole bodies.
+ */
+export function bodyOffsets(words: readonly number[], start = 0): number[] | null {
   const offsets: number[] = [];
-  let offset = 0;
-  while (offset < words.length) {
-    const head = words[offset] as number;
+  let at = start;
+  while (at < words.length) {
+    const head = words[at] as number;
     if (!Number.isSafeInteger(head) || head < 0) return null;
-    offsets.push(offset);
-    offset += bodyLength(head);
+    offsets.push(at - start);
+    at += bodyLength(head);
   }
-  return offset === words.length ? offsets : null;
+  return at === words.length ? offsets : null;
 }
 
+/** The body whose head word is `words[offset]`, as a snapshot. */
 export function unpackBody(
-  table: BodyTable,
+  words: readonly number[],
   offset: number,
+  refs: readonly unknown[],
   subscriptionId: string,
   customerId: string,
 ): SubscriptionSnapshot {
-  const body = table.bodies;
-  const refs = table.refs;
+  const body = words;
   const head = body[offset] as number;
   const status = head % 8;
   const flags = Math.floor(head / 8) % 4;
@@ -116,7 +117,8 @@ export function unpackBody(
   };
 }
 
-function pack(table: BodyTable, snapshot: SubscriptionSnapshot): PackedBody {
+/** `snapshot` as a packed body, its strings, prices and id lists added to `table` when new. */
+export function packBody(table: RefTable, snapshot: SubscriptionSnapshot): PackedBody {
   const optional = [snapshot.cancelAt, snapshot.canceledAt, snapshot.endedAt, snapshot.trialEnd];
   let presence = 0;
   let present = 0;
@@ -144,12 +146,12 @@ function pack(table: BodyTable, snapshot: SubscriptionSnapshot): PackedBody {
   return words;
 }
 
-function stringRef(table: BodyTable, value: string): number {
+function stringRef(table: RefTable, value: string): number {
   const index = table.refs.indexOf(value);
   return index >= 0 ? index : appendRef(table, value);
 }
 
-function priceRef(table: BodyTable, price: Price): number {
+function priceRef(table: RefTable, price: Price): number {
   const refs = table.refs;
   for (let i = 0; i < refs.length; i++) {
     const ref = refs[i];
@@ -158,7 +160,7 @@ function priceRef(table: BodyTable, price: Price): number {
   return appendRef(table, internPrice(price));
 }
 
-function idsRef(table: BodyTable, ids: readonly string[]): number {
+function idsRef(table: RefTable, ids: readonly string[]): number {
   const refs = table.refs;
   for (let i = 0; i < refs.length; i++) {
     const ref = refs[i];
@@ -168,7 +170,7 @@ function idsRef(table: BodyTable, ids: readonly string[]): number {
 }
 
 /** Appends a ref, keeping `refs` at its exact length. */
-function appendRef(table: BodyTable, value: unknown): number {
+function appendRef(table: RefTable, value: unknown): number {
   if (table.refs.length >= MAX_REFS) throw new RangeError('a subscription refers to more than 65,536 distinct values');
   table.refs = table.refs.concat([value]);
   return table.refs.length - 1;

@@ -1,6 +1,14 @@
 import { internCode } from '../codes.js';
 import { EMPTY } from '../revenue/exact-arrays.js';
-import { VERSION_STRIDE, type SubscriptionHistory } from '../revenue/customer-state.js';
+import {
+  VERSION_STRIDE,
+  bodiesStart,
+  versionAt,
+  versionBodyOffset,
+  versionCount,
+  versionOrder,
+  type SubscriptionHistory,
+} from '../revenue/customer-state.js';
 import { bodyOffsets } from '../revenue/subscription-body.js';
 import type { Price } from '../stripe/model.js';
 import type { ByteReader } from './byte-reader.js';
@@ -30,33 +38,37 @@ const FIXED_WORDS = 3;
 const EMPTY_IDS: readonly string[] = EMPTY;
 
 export function writeSubscriptionHistory(writer: ByteWriter, history: SubscriptionHistory): void {
-  const versions = history.versions;
-  const bodies = history.bodies;
+  const words = history.words;
   const refs = history.refs;
-  if (versions.length % VERSION_STRIDE !== 0) {
-    throw new EntityStateEncodeError('subscription.versions', `length ${versions.length} is not a multiple of 3`);
+  const count = versionCount(history);
+  const start = bodiesStart(history);
+  if (!Number.isSafeInteger(count) || count < 0 || (words.length > 0 && start > words.length)) {
+    throw new EntityStateEncodeError('subscription.versions', `${String(count)} versions in ${words.length} words`);
   }
   writer.string(history.id);
-  writer.uint((versions.length / VERSION_STRIDE) * 2 + (history.truncated ? 1 : 0));
+  writer.uint(count * 2 + (history.truncated ? 1 : 0));
   writer.uint(refs.length);
   for (const ref of refs) writeRef(writer, ref);
-  const offsets = bodyOffsets(bodies);
+  const offsets = words.length === 0 ? [] : bodyOffsets(words, start);
   if (offsets === null) {
-    throw new EntityStateEncodeError('subscription.body', `${bodies.length} words do not split into whole bodies`);
+    throw new EntityStateEncodeError(
+      'subscription.body',
+      `${words.length - start} words do not split into whole bodies`,
+    );
   }
   writer.uint(offsets.length);
-  for (const offset of offsets) writeBody(writer, bodies, offset, refs.length);
-  for (let i = 0; i < versions.length; i += VERSION_STRIDE) {
-    const order = versions[i + 1] as number;
-    const body = offsets.indexOf(versions[i + 2] as number);
+  for (const offset of offsets) writeBody(writer, words, start + offset, refs.length);
+  for (let i = 0; i < count; i++) {
+    const order = versionOrder(history, i);
+    const body = offsets.indexOf(versionBodyOffset(history, i));
     const rank = Math.floor(order / ORDER_RANK_UNIT);
     if (!Number.isSafeInteger(order) || order < 0 || rank > MAX_RANK) {
       throw new EntityStateEncodeError('subscription.version.order', `not rank × 2³² + 32-bit hash: ${order}`);
     }
     if (body < 0) {
-      throw new EntityStateEncodeError('subscription.version.body', `no body at word ${String(versions[i + 2])}`);
+      throw new EntityStateEncodeError('subscription.version.body', `no body at word ${versionBodyOffset(history, i)}`);
     }
-    writer.time(versions[i] as number);
+    writer.time(versionAt(history, i));
     writer.uint(body * 4 + rank);
     writer.int32(order - rank * ORDER_RANK_UNIT);
   }
@@ -87,7 +99,8 @@ export function readSubscriptionHistory(reader: ByteReader): SubscriptionHistory
     offsets[i] = words.length;
     readBody(reader, refs, refKinds, words);
   }
-  const versions = new Array<number>(versionCount * VERSION_STRIDE);
+  const versions = new Array<number>(1 + versionCount * VERSION_STRIDE);
+  versions[0] = versionCount;
   for (let i = 0; i < versionCount; i++) {
     const at = reader.requiredTime('subscription.version.at');
     const pointerAt = reader.offset;
@@ -98,7 +111,7 @@ export function readSubscriptionHistory(reader: ByteReader): SubscriptionHistory
       reader.fail('malformed', 'subscription.version.body', `no body ${body} / rank ${rank}`, pointerAt);
     }
     const order = rank * ORDER_RANK_UNIT + reader.uint32('subscription.version.hash');
-    const offset = i * VERSION_STRIDE;
+    const offset = 1 + i * VERSION_STRIDE;
     if (i > 0) {
       const previousAt = versions[offset - VERSION_STRIDE] as number;
       if (previousAt > at || (previousAt === at && (versions[offset - 2] as number) >= order)) {
@@ -109,9 +122,8 @@ export function readSubscriptionHistory(reader: ByteReader): SubscriptionHistory
     versions[offset + 1] = order;
     versions[offset + 2] = offsets[body] as number;
   }
-  // Copied at its exact length: `words` grew by push, with spare capacity.
-  const bodies = words.slice();
-  return { id, versions: versionCount === 0 ? EMPTY : versions, bodies, refs, truncated: shape % 2 === 1 };
+  const history = versionCount === 0 && words.length === 0 ? EMPTY : versions.concat(words);
+  return { id, words: history, refs, truncated: shape % 2 === 1 };
 }
 
 function writeRef(writer: ByteWriter, ref: unknown): void {

@@ -24,6 +24,9 @@ import { setIdentifySlot, type AggregateRef, type UserTraitState } from './user-
  */
 const MIDNIGHT_TOLERANCE_MS = 3_600_000;
 
+/** The all-time refs of every user when no definition has any (the defaults): shared, and frozen since never written. */
+const NO_REFS = Object.freeze([]) as unknown as AggregateRef[];
+
 /**
  * Applies one message to the user's state in place. Returns false when it changed nothing, in particular for a
  * duplicate (same messageId on the same UTC day, while that day is within the horizon).
@@ -132,7 +135,8 @@ function applyAggregate(
     refAt = ordinal * compiled.windowedRefWidth + aggregate.refOffset;
   } else {
     num = state.allTimeNum ??= compiled.allTimeNumInit.slice();
-    ref = state.allTimeRef ??= new Array<AggregateRef>(compiled.allTimeRefWidth).fill(null);
+    ref = state.allTimeRef ??=
+      compiled.allTimeRefWidth === 0 ? NO_REFS : new Array<AggregateRef>(compiled.allTimeRefWidth).fill(null);
     numAt = aggregate.numOffset;
     refAt = aggregate.refOffset;
   }

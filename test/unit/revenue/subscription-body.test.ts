@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import {
   bodyLength,
   bodyOffsets,
-  internPackedBody,
+  findBody,
+  packBody,
   unpackBody,
-  type BodyTable,
+  type RefTable,
 } from '../../../src/domain/revenue/subscription-body.js';
 import { SUBSCRIPTION_STATUSES, type SubscriptionSnapshot } from '../../../src/domain/stripe/model.js';
 import { item, recurringPrice, subscription, T0 } from '../stripe/builders.js';
@@ -63,24 +64,32 @@ describe('packed subscription bodies', () => {
   it('unpack(pack(snapshot)) gives back everything the MRR rules read', () => {
     fc.assert(
       fc.property(fc.array(snapshotArbitrary, { minLength: 1, maxLength: 6 }), (snapshots) => {
-        const table: BodyTable = { bodies: [], refs: [] };
-        const indexes = snapshots.map((snapshot) => internPackedBody(table, snapshot));
+        const table: RefTable = { refs: [] };
+        // Bodies end to end after a few words of something else, as a subscription history holds them.
+        let words = [7, 7, 7];
+        const offsets = snapshots.map((snapshot) => {
+          const packed = packBody(table, snapshot);
+          words = words.concat(packed);
+          return words.length - packed.length;
+        });
         snapshots.forEach((snapshot, i) => {
-          expect(unpackBody(table, indexes[i]!, snapshot.id, snapshot.customerId)).toEqual(snapshot);
+          expect(unpackBody(words, offsets[i]!, table.refs, snapshot.id, snapshot.customerId)).toEqual(snapshot);
         });
       }),
     );
   });
 
-  it('an equal body is stored once', () => {
-    const table: BodyTable = { bodies: [], refs: [] };
+  it('finds an equal body among bodies end to end, and their offsets from their start', () => {
+    const table: RefTable = { refs: [] };
     const active = subscription([item('si_1', recurringPrice(1_000, 'month'), 2)]);
     const pastDue = { ...active, status: 'past_due' as const };
-    expect(internPackedBody(table, active)).toBe(0);
-    const pastDueAt = internPackedBody(table, pastDue);
-    expect(pastDueAt).toBe(bodyLength(table.bodies[0]!));
-    expect(internPackedBody(table, { ...active })).toBe(0);
-    expect(internPackedBody(table, { ...pastDue })).toBe(pastDueAt);
-    expect(bodyOffsets(table.bodies)).toEqual([0, pastDueAt]);
+    const words = [1, 2].concat(packBody(table, active), packBody(table, pastDue));
+    const pastDueAt = bodyLength(words[2]!);
+    expect(findBody(words, 2, packBody(table, { ...active }))).toBe(0);
+    expect(findBody(words, 2, packBody(table, { ...pastDue }))).toBe(pastDueAt);
+    expect(findBody(words, 2, packBody(table, { ...active, status: 'canceled' as const }))).toBe(-1);
+    expect(bodyOffsets(words, 2)).toEqual([0, pastDueAt]);
+    expect(bodyOffsets(words.slice(0, -1), 2)).toBeNull();
+    expect(table.refs.filter((ref) => ref === 'si_1')).toHaveLength(1);
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyStripeFact, createCustomerState, deriveProfile } from '../../../src/domain/pipeline/pipeline.js';
 import {
   CUSTOMER_STATE_LIMITS,
+  versionCount,
   type CustomerState,
   type SubscriptionHistory,
 } from '../../../src/domain/revenue/customer-state.js';
@@ -255,7 +256,7 @@ describe('customer state codec', () => {
   it('the edge state covers what it claims to', () => {
     const state = liveState(facts);
     expect(history(state, 'sub_busy').truncated).toBe(true);
-    expect(history(state, 'sub_eur').versions).toHaveLength(6);
+    expect(versionCount(history(state, 'sub_eur'))).toBe(2);
     expect(state.paymentMethods.map((method) => method.detached)).toEqual([true, false]);
     expect(state.discounts.find((record) => record.discount.id === 'di_amount')?.removedAt).toBe(T0 + 30 * DAY);
     expect(state.failedCharges).toHaveLength(CUSTOMER_STATE_LIMITS.failedCharges);
@@ -282,7 +283,7 @@ describe('customer state codec', () => {
   it('keeps −0, fractions, lone surrogates and −Infinity exactly', () => {
     const restored = decodeEntityState(encodeEntityState(liveState(facts), pipeline), pipeline) as CustomerState;
     const main = history(restored, 'sub_main');
-    const endedAt = main.bodies.flat().find((word) => Object.is(word, -0));
+    const endedAt = main.words.find((word) => Object.is(word, -0));
     expect(Object.is(endedAt, -0)).toBe(true);
     expect(main.refs).toContainEqual(seats);
     const empty = decodeEntityState(encodeEntityState(createCustomerState('cus_empty'), pipeline), pipeline);
@@ -349,7 +350,7 @@ describe('customer state codec', () => {
     const broken = { ...state, failedCharges: [1.5] };
     expect(() => encodeEntityState(broken, pipeline)).toThrow(EntityStateEncodeError);
     const busy = history(state, 'sub_busy');
-    const badBody = { ...state, subscriptions: [{ ...busy, bodies: [1, 2] }] };
+    const badBody = { ...state, subscriptions: [{ ...busy, words: [...busy.words, 1, 2] }] };
     expect(() => encodeEntityState(badBody, pipeline)).toThrow(/subscription\.body/);
   });
 });
