@@ -47,12 +47,12 @@ export function deriveCustomerProfile(
     past_due: revenue.flags.pastDue,
     metered: revenue.flags.metered,
     pause_collection: revenue.flags.pauseCollection,
-    delinquent: state.customer?.delinquent ?? false,
-    customer_deleted: state.customer?.deleted ?? false,
+    delinquent: state.delinquent,
+    customer_deleted: state.customerDeleted,
     country,
     region: country === null ? null : regionOf(country),
-    email: state.customer?.email ?? null,
-    name: state.customer?.name ?? null,
+    email: state.email,
+    name: state.name,
     disputes_open: disputesOpen,
     disputes_lost: disputesLost,
     disputes_total: state.disputes.length,
@@ -81,8 +81,7 @@ function customerCountry(state: CustomerState): string | null {
     const country = method.cardCountry ?? method.billingCountry;
     if (country !== null) return country;
   }
-  const charge = state.lastCharge;
-  const chargeCountry = charge?.cardCountry ?? charge?.billingCountry ?? null;
+  const chargeCountry = state.lastChargeCardCountry ?? state.lastChargeBillingCountry;
   if (chargeCountry !== null) return chargeCountry;
-  return state.customer?.addressCountry ?? null;
+  return state.addressCountry;
 }

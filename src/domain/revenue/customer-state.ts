@@ -27,13 +27,29 @@ export interface CustomerState {
   readonly kind: 'customer';
   readonly customerId: string;
   lastEventAt: EpochMs;
-  customer: CustomerRecord | null;
+  /**
+   * The newest version of the customer object, its fields held on the state itself (with the last charge's, one
+   * object per customer instead of three: ~80 bytes less each): event time (−Infinity while none was seen) and
+   * event-id hash; a deleted customer's version ranks as a deletion.
+   */
+  customerAt: EpochMs;
+  customerTie: number;
+  email: string | null;
+  name: string | null;
+  currency: string | null;
+  delinquent: boolean;
+  addressCountry: string | null;
+  customerDeleted: boolean;
   /** Sorted by subscription id. */
   subscriptions: readonly SubscriptionHistory[];
   discounts: readonly DiscountRecord[];
   /** Ascending by version. */
   paymentMethods: readonly PaymentMethodRecord[];
-  lastCharge: ChargeRecord | null;
+  /** The newest successful charge that named a country: event time (−Infinity while none), event-id hash, countries. */
+  lastChargeAt: EpochMs;
+  lastChargeTie: number;
+  lastChargeCardCountry: string | null;
+  lastChargeBillingCountry: string | null;
   /** FNV-1a hashes of failed charges' ids (bounded). */
   failedCharges: readonly number[];
   disputes: readonly DisputeRecord[];
@@ -48,15 +64,6 @@ interface Versioned {
   readonly at: EpochMs;
   readonly rank: number;
   readonly tie: number;
-}
-
-export interface CustomerRecord extends Versioned {
-  readonly email: string | null;
-  readonly name: string | null;
-  readonly currency: string | null;
-  readonly delinquent: boolean;
-  readonly addressCountry: string | null;
-  readonly deleted: boolean;
 }
 
 export interface SubscriptionHistory {
@@ -123,11 +130,6 @@ export interface PaymentMethodRecord extends Versioned {
   readonly detached: boolean;
 }
 
-export interface ChargeRecord extends Versioned {
-  readonly cardCountry: string | null;
-  readonly billingCountry: string | null;
-}
-
 export interface DisputeRecord extends Versioned {
   /** FNV-1a hash of the dispute id. */
   readonly idHash: number;
@@ -152,11 +154,21 @@ export function createCustomerState(customerId: string): CustomerState {
     kind: 'customer',
     customerId,
     lastEventAt: Number.NEGATIVE_INFINITY,
-    customer: null,
+    customerAt: Number.NEGATIVE_INFINITY,
+    customerTie: 0,
+    email: null,
+    name: null,
+    currency: null,
+    delinquent: false,
+    addressCountry: null,
+    customerDeleted: false,
     subscriptions: EMPTY,
     discounts: EMPTY,
     paymentMethods: EMPTY,
-    lastCharge: null,
+    lastChargeAt: Number.NEGATIVE_INFINITY,
+    lastChargeTie: 0,
+    lastChargeCardCountry: null,
+    lastChargeBillingCountry: null,
     failedCharges: EMPTY,
     disputes: EMPTY,
   };
@@ -169,6 +181,27 @@ export function compareVersions(a: Versioned, b: Versioned): number {
 function isNewer(candidate: Versioned, current: Versioned | null): boolean {
   return current === null || compareVersions(candidate, current) > 0;
 }
+
+function isNewerThan(candidate: Versioned, at: EpochMs, rank: number, tie: number): boolean {
+  return (candidate.at - at || candidate.rank - rank || candidate.tie - tie) > 0;
+}
+
+/** Whether a customer object was seen (its fields on the state are then its newest version's). */
+export function hasCustomerObject(state: CustomerState): boolean {
+  return state.customerAt !== Number.NEGATIVE_INFINITY;
+}
+
+export function hasLastCharge(state: CustomerState): boolean {
+  return state.lastChargeAt !== Number.NEGATIVE_INFINITY;
+}
+
+/** Rank of the customer object's version on the state. */
+export function customerRank(state: CustomerState): number {
+  return state.customerDeleted ? RANK_DELETE : RANK_UPDATE;
+}
+
+/** Rank of every charge version. */
+export const CHARGE_RANK = RANK_UPDATE;
 
 function versionOf(eventId: string, at: EpochMs, rank: number): Versioned {
   return { at, rank, tie: fnv1a32(eventId) };
@@ -211,18 +244,15 @@ function applyCustomer(state: CustomerState, fact: CustomerFact): boolean {
   const version = versionOf(fact.eventId, fact.at, fact.deleted ? RANK_DELETE : RANK_UPDATE);
   let changed = false;
   if (fact.discount !== null) changed = upsertDiscount(state, fact.discount, version, null);
-  if (!isNewer(version, state.customer)) return changed;
-  state.customer = {
-    at: version.at,
-    rank: version.rank,
-    tie: version.tie,
-    email: fact.email,
-    name: fact.name,
-    currency: fact.currency,
-    delinquent: fact.delinquent,
-    addressCountry: fact.addressCountry,
-    deleted: fact.deleted,
-  };
+  if (!isNewerThan(version, state.customerAt, customerRank(state), state.customerTie)) return changed;
+  state.customerAt = version.at;
+  state.customerTie = version.tie;
+  state.email = fact.email;
+  state.name = fact.name;
+  state.currency = fact.currency;
+  state.delinquent = fact.delinquent;
+  state.addressCountry = fact.addressCountry;
+  state.customerDeleted = fact.deleted;
   return true;
 }
 
@@ -384,15 +414,12 @@ function applyCharge(state: CustomerState, fact: ChargeFact): boolean {
     return true;
   }
   if (fact.status !== 'succeeded' || (fact.cardCountry === null && fact.billingCountry === null)) return false;
-  const version = versionOf(fact.eventId, fact.at, RANK_UPDATE);
-  if (!isNewer(version, state.lastCharge)) return false;
-  state.lastCharge = {
-    at: version.at,
-    rank: version.rank,
-    tie: version.tie,
-    cardCountry: fact.cardCountry,
-    billingCountry: fact.billingCountry,
-  };
+  const version = versionOf(fact.eventId, fact.at, CHARGE_RANK);
+  if (!isNewerThan(version, state.lastChargeAt, CHARGE_RANK, state.lastChargeTie)) return false;
+  state.lastChargeAt = version.at;
+  state.lastChargeTie = version.tie;
+  state.lastChargeCardCountry = fact.cardCountry;
+  state.lastChargeBillingCountry = fact.billingCountry;
   return true;
 }
 

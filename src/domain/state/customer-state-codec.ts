@@ -1,13 +1,15 @@
 import { internCode } from '../codes.js';
 import { EMPTY } from '../revenue/exact-arrays.js';
-import type {
-  ChargeRecord,
-  CustomerRecord,
-  CustomerState,
-  DiscountRecord,
-  DisputeRecord,
-  PaymentMethodRecord,
-  SubscriptionHistory,
+import {
+  CHARGE_RANK,
+  customerRank,
+  hasCustomerObject,
+  hasLastCharge,
+  type CustomerState,
+  type DiscountRecord,
+  type DisputeRecord,
+  type PaymentMethodRecord,
+  type SubscriptionHistory,
 } from '../revenue/customer-state.js';
 import type { CouponDuration, Discount, DisputeStatus } from '../stripe/model.js';
 import type { ByteReader } from './byte-reader.js';
@@ -47,15 +49,16 @@ interface Versioned {
 export function writeCustomerState(writer: ByteWriter, state: CustomerState): void {
   writer.string(state.customerId);
   writer.time(state.lastEventAt);
-  const customer = state.customer;
-  const lastCharge = state.lastCharge;
-  writer.uint((customer === null ? 0 : HAS_CUSTOMER) + (lastCharge === null ? 0 : HAS_LAST_CHARGE));
-  if (customer !== null) {
-    writeVersioned(writer, customer, (customer.delinquent ? 1 : 0) + (customer.deleted ? 2 : 0), 'customer');
-    writer.string(customer.email);
-    writer.string(customer.name);
-    writer.string(customer.currency);
-    writer.string(customer.addressCountry);
+  const customer = hasCustomerObject(state);
+  const lastCharge = hasLastCharge(state);
+  writer.uint((customer ? HAS_CUSTOMER : 0) + (lastCharge ? HAS_LAST_CHARGE : 0));
+  if (customer) {
+    const version = { at: state.customerAt, rank: customerRank(state), tie: state.customerTie };
+    writeVersioned(writer, version, (state.delinquent ? 1 : 0) + (state.customerDeleted ? 2 : 0), 'customer');
+    writer.string(state.email);
+    writer.string(state.name);
+    writer.string(state.currency);
+    writer.string(state.addressCountry);
   }
   writer.uint(state.subscriptions.length);
   for (const history of state.subscriptions) writeSubscriptionHistory(writer, history);
@@ -68,10 +71,10 @@ export function writeCustomerState(writer: ByteWriter, state: CustomerState): vo
     writer.string(method.cardCountry);
     writer.string(method.billingCountry);
   }
-  if (lastCharge !== null) {
-    writeVersioned(writer, lastCharge, 0, 'lastCharge');
-    writer.string(lastCharge.cardCountry);
-    writer.string(lastCharge.billingCountry);
+  if (lastCharge) {
+    writeVersioned(writer, { at: state.lastChargeAt, rank: CHARGE_RANK, tie: state.lastChargeTie }, 0, 'lastCharge');
+    writer.string(state.lastChargeCardCountry);
+    writer.string(state.lastChargeBillingCountry);
   }
   writer.uint(state.failedCharges.length);
   for (const hash of state.failedCharges) writeHash(writer, hash, 'failedCharges');
@@ -87,22 +90,29 @@ export function readCustomerState(reader: ByteReader): CustomerState {
   const customerId = reader.requiredString('customerId');
   const lastEventAt = reader.requiredTime('lastEventAt');
   const presence = reader.boundedUint('presence', HAS_CUSTOMER + HAS_LAST_CHARGE);
-  let customer: CustomerRecord | null = null;
+  let customerAt = Number.NEGATIVE_INFINITY;
+  let customerTie = 0;
+  let email: string | null = null;
+  let name: string | null = null;
+  let currency: string | null = null;
+  let delinquent = false;
+  let addressCountry: string | null = null;
+  let customerDeleted = false;
   if ((presence & HAS_CUSTOMER) !== 0) {
+    const flagsAt = reader.offset;
     const flags = readFlags(reader, 'customer', 3);
-    const at = reader.requiredTime('customer.at');
-    const tie = reader.int32('customer.tie');
-    customer = {
-      at,
-      rank: flags % RANK_BITS,
-      tie,
-      email: reader.string('customer.email'),
-      name: reader.string('customer.name'),
-      currency: internedOrNull(reader.string('customer.currency')),
-      delinquent: (flags & (1 * RANK_BITS)) !== 0,
-      addressCountry: internedOrNull(reader.string('customer.addressCountry')),
-      deleted: (flags & (2 * RANK_BITS)) !== 0,
-    };
+    customerAt = reader.requiredTime('customer.at');
+    customerTie = reader.int32('customer.tie');
+    email = reader.string('customer.email');
+    name = reader.string('customer.name');
+    currency = internedOrNull(reader.string('customer.currency'));
+    delinquent = (flags & (1 * RANK_BITS)) !== 0;
+    addressCountry = internedOrNull(reader.string('customer.addressCountry'));
+    customerDeleted = (flags & (2 * RANK_BITS)) !== 0;
+    // The reducer ranks a customer version by whether it deleted the customer; a record saying otherwise is not its.
+    if (flags % RANK_BITS !== (customerDeleted ? 2 : 1)) {
+      reader.fail('malformed', 'customer.rank', 'rank does not match the deleted flag', flagsAt);
+    }
   }
   const subscriptions = readList(reader, 'subscriptions', 4, readSubscriptionHistory);
   for (let i = 1; i < subscriptions.length; i++) {
@@ -112,18 +122,19 @@ export function readCustomerState(reader: ByteReader): CustomerState {
   }
   const discounts = readList(reader, 'discounts', 12, readDiscountRecord);
   const paymentMethods = readList(reader, 'paymentMethods', 10, readPaymentMethod);
-  let lastCharge: ChargeRecord | null = null;
+  let lastChargeAt = Number.NEGATIVE_INFINITY;
+  let lastChargeTie = 0;
+  let lastChargeCardCountry: string | null = null;
+  let lastChargeBillingCountry: string | null = null;
   if ((presence & HAS_LAST_CHARGE) !== 0) {
-    const flags = readFlags(reader, 'lastCharge', 0);
-    const at = reader.requiredTime('lastCharge.at');
-    const tie = reader.int32('lastCharge.tie');
-    lastCharge = {
-      at,
-      rank: flags,
-      tie,
-      cardCountry: internedOrNull(reader.string('lastCharge.cardCountry')),
-      billingCountry: internedOrNull(reader.string('lastCharge.billingCountry')),
-    };
+    const flagsAt = reader.offset;
+    if (readFlags(reader, 'lastCharge', 0) !== CHARGE_RANK) {
+      reader.fail('malformed', 'lastCharge.rank', 'not the rank of a charge', flagsAt);
+    }
+    lastChargeAt = reader.requiredTime('lastCharge.at');
+    lastChargeTie = reader.int32('lastCharge.tie');
+    lastChargeCardCountry = internedOrNull(reader.string('lastCharge.cardCountry'));
+    lastChargeBillingCountry = internedOrNull(reader.string('lastCharge.billingCountry'));
   }
   const failedCharges = readList(reader, 'failedCharges', 4, (r) => r.int32('failedCharges'));
   const disputes = readList(reader, 'disputes', 7, readDispute);
@@ -131,11 +142,21 @@ export function readCustomerState(reader: ByteReader): CustomerState {
     kind: 'customer',
     customerId,
     lastEventAt,
-    customer,
+    customerAt,
+    customerTie,
+    email,
+    name,
+    currency,
+    delinquent,
+    addressCountry,
+    customerDeleted,
     subscriptions,
     discounts,
     paymentMethods,
-    lastCharge,
+    lastChargeAt,
+    lastChargeTie,
+    lastChargeCardCountry,
+    lastChargeBillingCountry,
     failedCharges,
     disputes,
   };
