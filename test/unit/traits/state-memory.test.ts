@@ -57,12 +57,12 @@ function idCount(state: UserTraitState): number {
 }
 
 describe('per-user state size', () => {
-  it('stays under 600 bytes for ten events over three days', () => {
-    expect(retainedBytesPerUser(false)).toBeLessThan(600);
+  it('stays under 500 bytes for ten events over three days', () => {
+    expect(retainedBytesPerUser(false)).toBeLessThan(500);
   });
 
-  it('stays under 1 KB with an identify call as well', () => {
-    expect(retainedBytesPerUser(true)).toBeLessThan(1024);
+  it('stays under 800 bytes with an identify call as well', () => {
+    expect(retainedBytesPerUser(true)).toBeLessThan(800);
   });
 
   it('stays bounded for a user active every day once the watermark advances', () => {
