@@ -35,7 +35,8 @@ export interface EnvConfig {
     readonly backfillRatePerSecond: number | undefined;
   };
   readonly segment: {
-    readonly sharedSecret: string | undefined;
+    /** SEGMENT_SHARED_SECRET: every accepted webhook secret; more than one while it is being rotated; empty → unset. */
+    readonly sharedSecrets: readonly string[];
     readonly writeKeys: readonly string[];
     readonly token: string | undefined;
     readonly spaceId: string | undefined;
@@ -189,7 +190,7 @@ const variables = {
   STRIPE_WEBHOOK_SECRET: variable(list((entry) => /^whsec_\S+$/.test(entry), 'a whsec_… signing secret').optional()),
   STRIPE_API_URL: variable(httpUrl.optional()),
   STRIPE_BACKFILL_RATE: variable(integer(1, 1_000).optional()),
-  SEGMENT_SHARED_SECRET: variable(secret.optional()),
+  SEGMENT_SHARED_SECRET: variable(list((entry) => /^\S+$/.test(entry), 'a secret without whitespace').optional()),
   SEGMENT_WRITE_KEYS: variable(list((entry) => /^\S+$/.test(entry), 'a write key without whitespace').optional()),
   SEGMENT_TOKEN: variable(secret.optional()),
   SEGMENT_SPACE_ID: variable(matching(/^\S+$/, 'must not contain whitespace').optional()),
@@ -300,7 +301,7 @@ function toConfig(values: ParsedVariables): EnvConfig {
       backfillRatePerSecond: values.STRIPE_BACKFILL_RATE,
     },
     segment: {
-      sharedSecret: values.SEGMENT_SHARED_SECRET,
+      sharedSecrets: values.SEGMENT_SHARED_SECRET ?? [],
       writeKeys: values.SEGMENT_WRITE_KEYS ?? [],
       token: values.SEGMENT_TOKEN,
       spaceId: values.SEGMENT_SPACE_ID,

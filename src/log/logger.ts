@@ -27,7 +27,7 @@ const sensitiveKeys = [
   'writeKey',
   // The names EnvConfig gives its secrets (src/config/env.ts), so logging the config never leaks them.
   'webhookSecrets',
-  'sharedSecret',
+  'sharedSecrets',
   'writeKeys',
   'email',
   'card',

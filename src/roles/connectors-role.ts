@@ -68,7 +68,7 @@ export async function startConnectorsRole(runtime: Runtime, selection: Connector
       ...segmentRoutes({
         publisher,
         topic: topics.segmentEvents,
-        sharedSecret: env.segment.sharedSecret,
+        sharedSecrets: env.segment.sharedSecrets,
         writeKeys: env.segment.writeKeys,
         logger,
         now: runtime.now,

@@ -133,7 +133,7 @@ describe('segment connector against a broker', () => {
     const routes = segmentRoutes({
       publisher,
       topic,
-      sharedSecret: SECRET,
+      sharedSecrets: [SECRET],
       writeKeys: [WRITE_KEY, OLD_WRITE_KEY],
       logger,
       now: () => Date.now(),
@@ -456,7 +456,7 @@ describe('segment connector: broker failures', () => {
       segmentRoutes({
         publisher: failing,
         topic: 't',
-        sharedSecret: SECRET,
+        sharedSecrets: [SECRET],
         writeKeys: [WRITE_KEY],
         logger,
         now: () => Date.now(),

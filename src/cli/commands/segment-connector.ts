@@ -6,8 +6,8 @@ import { runRoles } from './role-command.js';
 
 /** Refuses a configuration under which the connector could accept nothing, before anything is started. */
 function checkSegmentConnectorEnv(env: EnvConfig): void {
-  const { sharedSecret, writeKeys } = env.segment;
-  if (sharedSecret === undefined && writeKeys.length === 0) {
+  const { sharedSecrets, writeKeys } = env.segment;
+  if (sharedSecrets.length === 0 && writeKeys.length === 0) {
     throw new Error(
       'neither SEGMENT_SHARED_SECRET nor SEGMENT_WRITE_KEYS is set: set SEGMENT_SHARED_SECRET to accept a Segment ' +
         'Webhooks destination (POST /webhooks/segment) and/or SEGMENT_WRITE_KEYS (comma-separated) to accept ' +

@@ -17,8 +17,8 @@ export interface SegmentConnectorOptions {
   readonly publisher: EventSink;
   /** Full name of the segment.events topic. */
   readonly topic: string;
-  /** SEGMENT_SHARED_SECRET: verifies POST /webhooks/segment; unset → every delivery is refused with 401. */
-  readonly sharedSecret: string | undefined;
+  /** SEGMENT_SHARED_SECRET: verifies POST /webhooks/segment (any of them); empty → every delivery is refused with 401. */
+  readonly sharedSecrets: readonly string[];
   /** SEGMENT_WRITE_KEYS: accepted on the Tracking API endpoints; empty → every call is refused with 401. */
   readonly writeKeys: readonly string[];
   readonly logger: Logger;
@@ -44,7 +44,7 @@ export function segmentRoutes(options: SegmentConnectorOptions): Route[] {
  */
 export function segmentWebhookRoute(options: SegmentConnectorOptions): Route {
   const limits = { ...SEGMENT_LIMITS, ...options.limits };
-  const policy = { sharedSecret: options.sharedSecret, maxEventBytes: limits.maxWebhookEventBytes };
+  const policy = { sharedSecrets: options.sharedSecrets, maxEventBytes: limits.maxWebhookEventBytes };
   const respond = responder(options, {});
   const answer = async (request: IncomingMessage, response: ServerResponse): Promise<SegmentRequestResult> => {
     if (request.method !== 'POST') return respond.refuse(response, SEGMENT_WEBHOOK_PATH, 405, 'invalid', USE_POST);

@@ -12,8 +12,12 @@ export interface WebhookDelivery {
 }
 
 export interface WebhookPolicy {
-  /** SEGMENT_SHARED_SECRET; undefined refuses every delivery, since none can be verified. */
-  readonly sharedSecret: string | undefined;
+  /**
+   * SEGMENT_SHARED_SECRET: a delivery signed with any of them is accepted (two while the secret is being rotated:
+   * Segment does not retry a 401, so a delivery refused for an outdated secret would be lost). Empty refuses every
+   * delivery, since none can be verified.
+   */
+  readonly sharedSecrets: readonly string[];
   readonly maxEventBytes: number;
 }
 
@@ -26,7 +30,7 @@ const CREDENTIAL_FIELDS = ['writeKey'] as const;
  * `{"batch":[…]}`. Deletion requests (`{"type":"delete"}`, classic) are acknowledged and not published.
  */
 export function decideWebhookDelivery(delivery: WebhookDelivery, policy: WebhookPolicy): SegmentDecision {
-  if (policy.sharedSecret === undefined) {
+  if (policy.sharedSecrets.length === 0) {
     return rejection(
       401,
       'rejected_signature',
@@ -39,7 +43,8 @@ export function decideWebhookDelivery(delivery: WebhookDelivery, policy: Webhook
   }
   const body = parseJsonBody(delivery.body);
   const parsed = body instanceof JsonBodyError ? undefined : body;
-  if (!webhookSignatureMatches(delivery.signature, policy.sharedSecret, delivery.body, parsed)) {
+  const signature = delivery.signature;
+  if (!policy.sharedSecrets.some((secret) => webhookSignatureMatches(signature, secret, delivery.body, parsed))) {
     return rejection(401, 'rejected_signature', 'invalid_signature', 'X-Signature does not match the body');
   }
   if (body instanceof JsonBodyError) return rejection(400, 'invalid', 'invalid_json', body.message);

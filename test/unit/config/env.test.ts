@@ -34,7 +34,7 @@ describe('loadEnv', () => {
       },
       schemaRegistry: undefined,
       stripe: { apiKey: undefined, webhookSecrets: [] },
-      segment: { sharedSecret: undefined, writeKeys: [], token: undefined, spaceId: undefined },
+      segment: { sharedSecrets: [], writeKeys: [], token: undefined, spaceId: undefined },
       mavera: {
         apiKey: undefined,
         baseUrl: 'https://app.mavera.io/api/v1',
@@ -109,7 +109,7 @@ describe('loadEnv', () => {
       },
       schemaRegistry: { url: 'https://psrc-123.confluent.cloud', username: 'SRKEY', password: 'SRSECRET' },
       stripe: { apiKey: 'rk_live_abc123', webhookSecrets: ['whsec_old', 'whsec_new'] },
-      segment: { sharedSecret: 'seg-shared', writeKeys: ['wk_a', 'wk_b'], token: 'sgp_tok', spaceId: 'spa_9' },
+      segment: { sharedSecrets: ['seg-shared'], writeKeys: ['wk_a', 'wk_b'], token: 'sgp_tok', spaceId: 'spa_9' },
       mavera: {
         apiKey: 'mvra_live_0123456789abcdef0123456789ab',
         baseUrl: 'http://127.0.0.1:4010/api/v1',
@@ -225,7 +225,7 @@ describe('loadEnv', () => {
         '  SCHEMA_REGISTRY_URL: expected an http(s) URL',
         '  STRIPE_API_KEY: expected a secret (sk_…) or restricted (rk_…) Stripe key',
         '  STRIPE_WEBHOOK_SECRET: every entry must be a whsec_… signing secret',
-        '  SEGMENT_SHARED_SECRET: must not contain whitespace',
+        '  SEGMENT_SHARED_SECRET: every entry must be a secret without whitespace',
         '  SEGMENT_WRITE_KEYS: every entry must be a write key without whitespace',
         '  SEGMENT_TOKEN: must not contain whitespace',
         '  MAVERA_API_KEY: must not contain whitespace',

@@ -13,14 +13,14 @@ const f5Batched = readFileSync(
   new URL('../../fixtures/segment-connector/f5-webhook-actions-batched.body', import.meta.url),
 );
 const RECEIVED = Date.parse('2025-03-14T10:00:05.000Z');
-const policy = { sharedSecret: SECRET, maxEventBytes: SEGMENT_LIMITS.maxWebhookEventBytes };
+const policy = { sharedSecrets: [SECRET], maxEventBytes: SEGMENT_LIMITS.maxWebhookEventBytes };
 
 const sign = (body: string | Buffer, secret = SECRET) => createHmac('sha1', secret).update(body).digest('hex');
-/** `sharedSecret` null: SEGMENT_SHARED_SECRET unset. */
-const deliver = (body: string | Buffer, signature: string | undefined, sharedSecret: string | null = SECRET) =>
+/** `sharedSecrets` empty: SEGMENT_SHARED_SECRET unset. */
+const deliver = (body: string | Buffer, signature: string | undefined, sharedSecrets: readonly string[] = [SECRET]) =>
   decideWebhookDelivery(
     { body: Buffer.isBuffer(body) ? body : Buffer.from(body), signature, receivedAt: RECEIVED },
-    { ...policy, sharedSecret: sharedSecret ?? undefined },
+    { ...policy, sharedSecrets },
   );
 
 describe('X-Signature', () => {
@@ -108,7 +108,7 @@ describe('decideWebhookDelivery', () => {
       result: 'rejected_signature',
       body: { success: false, code: 'invalid_signature', message: 'X-Signature does not match the body' },
     });
-    expect(deliver(f5Body, F5_SIGNATURE, null)).toEqual({
+    expect(deliver(f5Body, F5_SIGNATURE, [])).toEqual({
       action: 'reject',
       status: 401,
       result: 'rejected_signature',
@@ -120,6 +120,16 @@ describe('decideWebhookDelivery', () => {
     });
     // Not JSON and not signed: a signature problem, not a parsing one.
     expect(deliver('{"type":', sign('other'))).toMatchObject({ status: 401, result: 'rejected_signature' });
+  });
+
+  it('accepts a delivery signed with any configured secret, so a rotation loses nothing (Segment does not retry a 401)', () => {
+    const rotating = ['new-secret', SECRET];
+    expect(deliver(f5Body, F5_SIGNATURE, rotating)).toMatchObject({ action: 'publish' });
+    expect(deliver(f5Body, sign(f5Body, 'new-secret'), rotating)).toMatchObject({ action: 'publish' });
+    expect(deliver(f5Body, sign(f5Body, 'retired-secret'), rotating)).toMatchObject({
+      status: 401,
+      result: 'rejected_signature',
+    });
   });
 
   it('answers 400 to a correctly signed body that is not JSON or not a message', () => {
