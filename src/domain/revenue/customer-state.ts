@@ -179,7 +179,7 @@ export function compareVersions(a: Versioned, b: Versioned): number {
 }
 
 function isNewer(candidate: Versioned, current: Versioned | null): boolean {
-  return current === null || compareVersions(candidate, current) > 0;
+  return current === null || isNewerThan(candidate, current.at, current.rank, current.tie);
 }
 
 function isNewerThan(candidate: Versioned, at: EpochMs, rank: number, tie: number): boolean {
@@ -195,9 +195,9 @@ export function hasLastCharge(state: CustomerState): boolean {
   return state.lastChargeAt !== Number.NEGATIVE_INFINITY;
 }
 
-/** Rank of the customer object's version on the state. */
-export function customerRank(state: CustomerState): number {
-  return state.customerDeleted ? RANK_DELETE : RANK_UPDATE;
+/** Rank of a customer object's version: a deletion, or an update. */
+export function customerRank(deleted: boolean): number {
+  return deleted ? RANK_DELETE : RANK_UPDATE;
 }
 
 /** Rank of every charge version. */
@@ -241,10 +241,10 @@ export function applyStripeFact(state: CustomerState, fact: StripeFact): boolean
 }
 
 function applyCustomer(state: CustomerState, fact: CustomerFact): boolean {
-  const version = versionOf(fact.eventId, fact.at, fact.deleted ? RANK_DELETE : RANK_UPDATE);
+  const version = versionOf(fact.eventId, fact.at, customerRank(fact.deleted));
   let changed = false;
   if (fact.discount !== null) changed = upsertDiscount(state, fact.discount, version, null);
-  if (!isNewerThan(version, state.customerAt, customerRank(state), state.customerTie)) return changed;
+  if (!isNewerThan(version, state.customerAt, customerRank(state.customerDeleted), state.customerTie)) return changed;
   state.customerAt = version.at;
   state.customerTie = version.tie;
   state.email = fact.email;

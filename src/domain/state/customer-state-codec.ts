@@ -53,7 +53,7 @@ export function writeCustomerState(writer: ByteWriter, state: CustomerState): vo
   const lastCharge = hasLastCharge(state);
   writer.uint((customer ? HAS_CUSTOMER : 0) + (lastCharge ? HAS_LAST_CHARGE : 0));
   if (customer) {
-    const version = { at: state.customerAt, rank: customerRank(state), tie: state.customerTie };
+    const version = { at: state.customerAt, rank: customerRank(state.customerDeleted), tie: state.customerTie };
     writeVersioned(writer, version, (state.delinquent ? 1 : 0) + (state.customerDeleted ? 2 : 0), 'customer');
     writer.string(state.email);
     writer.string(state.name);
@@ -110,7 +110,7 @@ export function readCustomerState(reader: ByteReader): CustomerState {
     addressCountry = internedOrNull(reader.string('customer.addressCountry'));
     customerDeleted = (flags & (2 * RANK_BITS)) !== 0;
     // The reducer ranks a customer version by whether it deleted the customer; a record saying otherwise is not its.
-    if (flags % RANK_BITS !== (customerDeleted ? 2 : 1)) {
+    if (flags % RANK_BITS !== customerRank(customerDeleted)) {
       reader.fail('malformed', 'customer.rank', 'rank does not match the deleted flag', flagsAt);
     }
   }

@@ -10,7 +10,7 @@ import {
   type UserTraitState,
 } from '../traits/user-trait-state.js';
 import { addValueCount, type ValueCounts } from '../traits/value-counts.js';
-import { bucketCounts } from '../traits/day-buckets.js';
+import { MAX_BUCKET_IDS, bucketCounts } from '../traits/day-buckets.js';
 
 const DOCUMENT_VERSION = 1;
 
@@ -48,7 +48,7 @@ export function restoreUserTraitState(data: TraitStateDocument, compiled: Compil
   for (let b = 0; b < bucketCount; b++) {
     const [day, activity, bucketIds] = buckets[b] as UserTraitStateJson['buckets'][number];
     if (!Number.isSafeInteger(day) || day <= previousDay) return null;
-    if (!Number.isSafeInteger(activity) || activity < 0) return null;
+    if (!Number.isSafeInteger(activity) || activity < 0 || bucketIds.length > MAX_BUCKET_IDS) return null;
     previousDay = day;
     window[at++] = day;
     window[at++] = bucketCounts(activity, bucketIds.length);

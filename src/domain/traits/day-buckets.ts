@@ -12,12 +12,12 @@ const WINDOW_SLACK_WORDS = 4;
 
 /**
  * Bounds that keep a bucket's counts word exact (below 2⁵³): activity saturates at MAX_ACTIVITY events a day, and past
- * MAX_IDS messages a day (~67M, for one user) further messageIds are not remembered, so not deduplicated.
+ * MAX_BUCKET_IDS messages a day (~67M, for one user) further messageIds are not remembered, so not deduplicated.
  */
 const MAX_ACTIVITY = 2 ** 27 - 1;
-const MAX_IDS = ACTIVITY_UNIT - 1;
+export const MAX_BUCKET_IDS = ACTIVITY_UNIT - 1;
 
-/** A bucket's counts word; activity beyond its maximum is kept at the maximum. */
+/** A bucket's counts word; activity beyond its maximum is kept at the maximum. `ids` ≤ MAX_BUCKET_IDS (checked by callers). */
 export function bucketCounts(activity: number, ids: number): number {
   return Math.min(activity, MAX_ACTIVITY) * ACTIVITY_UNIT + ids;
 }
@@ -58,9 +58,7 @@ export function findBucket(state: UserTraitState, day: number): number {
 }
 
 export function bucketCount(state: UserTraitState): number {
-  let count = 0;
-  for (let at = 0; at < state.windowLength; at = nextBucket(state.window, at)) count++;
-  return count;
+  return bucketOrdinal(state, state.windowLength);
 }
 
 /** Ordinal of the bucket at offset `bucket` (or of one inserted there). */
@@ -109,7 +107,7 @@ export function bucketHasId(state: UserTraitState, day: number, hash: number): b
 
 /** Records `hash` in the bucket; `insertion` is the negative result of searchBucketIds. */
 export function addBucketId(state: UserTraitState, bucket: number, hash: number, insertion: number): void {
-  if (bucketIdCount(state.window, bucket) >= MAX_IDS) return;
+  if (bucketIdCount(state.window, bucket) >= MAX_BUCKET_IDS) return;
   const at = -insertion - 1;
   const window = openWords(state, at, 1);
   window[at] = hash;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { JsonValue } from '../segment/model.js';
 import { aggregateLayout, type AggregateKind, type CompiledAggregate, type CompiledTraits } from './compiled-traits.js';
-import { bucketCounts, bucketsOf } from './day-buckets.js';
+import { MAX_BUCKET_IDS, bucketCounts, bucketsOf } from './day-buckets.js';
 import {
   NO_HORIZON,
   createUserTraitState,
@@ -29,13 +29,15 @@ export const userTraitStateJsonSchema = z.strictObject({
   lastActivityAt: z.number().nullable(),
   horizonDay: z.int().nullable(),
   /** [UTC day index, activity events, ascending messageId hashes] per bucket, ascending by day. */
-  buckets: z.array(z.tuple([z.int(), z.int().min(0), z.array(z.int())])).superRefine((buckets, ctx) => {
-    for (let i = 1; i < buckets.length; i++) {
-      if ((buckets[i]?.[0] ?? 0) <= (buckets[i - 1]?.[0] ?? 0)) {
-        ctx.addIssue({ code: 'custom', path: [i, 0], message: 'bucket days must be strictly ascending' });
+  buckets: z
+    .array(z.tuple([z.int(), z.int().min(0), z.array(z.int()).max(MAX_BUCKET_IDS)]))
+    .superRefine((buckets, ctx) => {
+      for (let i = 1; i < buckets.length; i++) {
+        if ((buckets[i]?.[0] ?? 0) <= (buckets[i - 1]?.[0] ?? 0)) {
+          ctx.addIssue({ code: 'custom', path: [i, 0], message: 'bucket days must be strictly ascending' });
+        }
       }
-    }
-  }),
+    }),
   windowed: z.record(z.string(), z.strictObject({ sig: z.string(), parts: z.array(jsonValueSchema) })),
   allTime: z.record(z.string(), z.strictObject({ sig: z.string(), part: jsonValueSchema })),
   /** Identify path → [event time, newest value]. */
