@@ -2,7 +2,8 @@ import type { Kafka } from 'kafkajs';
 import { loadEnv, type EnvConfig } from '../../src/config/env.js';
 import type { Pipeline } from '../../src/domain/pipeline/pipeline.js';
 import { createLogger } from '../../src/log/logger.js';
-import { createRuntime, type Runtime, type TopicNames } from '../../src/roles/runtime.js';
+import { localTopics } from '../../src/adapters/kafka/topic-catalogue.js';
+import { createRuntime, topicNames, type Runtime, type TopicNames } from '../../src/roles/runtime.js';
 import type { BenchBroker } from './bench-broker.js';
 
 /** Errors only, on stderr: stdout carries the table or the JSON record. */
@@ -46,16 +47,8 @@ export async function benchRuntime(broker: BenchBroker, settings: BenchRuntimeSe
   return settings.pipeline === undefined ? runtime : { ...runtime, pipeline: settings.pipeline };
 }
 
-/** Every topic a runtime's roles use, created with `partitions` (the one-partition topics stay at one). */
-export async function createRuntimeTopics(broker: BenchBroker, topics: TopicNames, partitions: number): Promise<void> {
-  await broker.createTopics([
-    { name: topics.stripeEvents, partitions },
-    { name: topics.segmentEvents, partitions },
-    { name: topics.changelog, partitions, compacted: true },
-    { name: topics.profiles, partitions, compacted: true },
-    { name: topics.personas, partitions: 1, compacted: true },
-    { name: topics.personaUpdates, partitions: 1 },
-    { name: topics.deadLetters, partitions: 1 },
-    { name: topics.flusherLock, partitions: 1 },
-  ]);
+/** Every topic a runtime's roles use, under the broker's prefix, created with `partitions` (the one-partition topics stay at one). */
+export async function createRuntimeTopics(broker: BenchBroker, partitions: number): Promise<TopicNames> {
+  await broker.createTopics(localTopics(broker.prefix, partitions));
+  return topicNames(broker.prefix, 0);
 }

@@ -8,7 +8,6 @@ import { parsePipelineConfig } from '../../src/domain/pipeline/pipeline-config.j
 import type { FlushReport } from '../../src/flusher/index.js';
 import { startFlusherRole } from '../../src/roles/flusher-role.js';
 import { startProcessorRole } from '../../src/roles/processor-role.js';
-import { topicNames } from '../../src/roles/runtime.js';
 import { FAKE_MAVERA_KEY, startFakeMavera } from '../../test/support/fake-mavera.js';
 import { startBenchBroker, type BenchBroker } from '../kafka/bench-broker.js';
 import { benchRuntime, createRuntimeTopics } from '../kafka/bench-runtime.js';
@@ -108,8 +107,7 @@ export async function runFlushScenario(options: FlushOptions, log: (line: string
   const mavera = await startFakeMavera({ ratePerMinute: 1_000_000 });
   const stateDir = mkdtempSync(join(tmpdir(), 'persona-stream-bench-flush-'));
   try {
-    const topics = topicNames(broker.prefix, 0);
-    await createRuntimeTopics(broker, topics, options.partitions);
+    const topics = await createRuntimeTopics(broker, options.partitions);
     const base = parsePipelineConfig({ fx_rates: { eur: 1.08, jpy: 0.0067 } });
     const pipeline = createPipeline({
       ...base,

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import Stripe from 'stripe';
 import { generateTraffic } from '../../src/demo/traffic-generator.js';
 import { startConnectorsRole } from '../../src/roles/connectors-role.js';
-import { topicNames } from '../../src/roles/runtime.js';
 import { postAll, type LoadRequest, type LoadResult } from '../http-load.js';
 import { startBenchBroker, type BenchBroker } from '../kafka/bench-broker.js';
 import { benchRuntime, createRuntimeTopics } from '../kafka/bench-runtime.js';
@@ -55,7 +54,7 @@ export async function runWebhookScenario(
   const broker = await startBenchBroker(options.brokers);
   const stateDir = mkdtempSync(join(tmpdir(), 'persona-stream-bench-webhooks-'));
   try {
-    await createRuntimeTopics(broker, topicNames(broker.prefix, 0), options.partitions);
+    await createRuntimeTopics(broker, options.partitions);
     const runtime = await benchRuntime(broker, {
       stateDir,
       generation: 0,

@@ -1,8 +1,5 @@
-import kafkajs from 'kafkajs';
+import { keysForEveryPartition } from '../adapters/kafka/partition-keys.js';
 import type { GeneratedEvent } from './traffic-generator.js';
-
-// kafkajs is CommonJS: its partitioners are reached through the default export under ESM.
-const { Partitioners } = kafkajs;
 
 /** Synthetic customers that exist only to carry the closing events: no subscription, so in no segment. */
 export const CLOCK_CUSTOMER_PREFIX = 'cus_democlock';
@@ -24,27 +21,9 @@ export function closingInstant(traffic: readonly GeneratedEvent[], refreshInterv
  * so that Kafka's default partitioner (the one the connectors' producer uses) sends it to its partition.
  */
 export function closingEvents(end: number, partitions: number): GeneratedEvent[] {
-  const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
-    partitionId,
-    leader: 0,
-    replicas: [0],
-    isr: [0],
-    partitionErrorCode: 0,
-  }));
   const created = Math.floor(end / 1_000);
   const events: GeneratedEvent[] = [];
-  for (let partition = 0; partition < partitions; partition++) {
-    let customerId = '';
-    for (let attempt = 0; ; attempt++) {
-      customerId = `${CLOCK_CUSTOMER_PREFIX}${String(partition)}x${String(attempt)}`;
-      const target = partitioner({
-        topic: 'stripe.events',
-        partitionMetadata,
-        message: { key: customerId, value: null },
-      });
-      if (target === partition) break;
-    }
+  keysForEveryPartition(CLOCK_CUSTOMER_PREFIX, partitions).forEach((customerId, partition) => {
     events.push({
       source: 'stripe',
       at: created * 1_000,
@@ -71,6 +50,6 @@ export function closingEvents(end: number, partitions: number): GeneratedEvent[]
         },
       },
     });
-  }
+  });
   return events;
 }

@@ -493,7 +493,7 @@ export class Processor {
 
   /** A replay's page of derived entities: each entity and the partition's time to the changelog, changed profiles. */
   private async persistReleased(partition: number, outcome: BatchOutcome, dryRun: boolean): Promise<void> {
-    const { topics, serdes, store } = this.options;
+    const { topics, store } = this.options;
     let changelogOffset = store.checkpoint(partition)?.changelogOffset ?? '0';
     if (!dryRun && outcome.entities.size > 0) {
       const changelog: Message[] = [];
@@ -503,22 +503,25 @@ export class Processor {
       }
       const topicMessages: TopicMessages[] = [{ topic: topics.changelog, messages: changelog }];
       if (outcome.profiles.length > 0) {
-        topicMessages.push({
-          topic: topics.profiles,
-          messages: await Promise.all(
-            outcome.profiles.map(async (profile) => ({
-              key: profile.key,
-              value: await serdes.profile.encode(profile),
-              partition,
-            })),
-          ),
-        });
+        topicMessages.push({ topic: topics.profiles, messages: await this.profileMessages(outcome, partition) });
       }
       const results = await this.producer.sendBatch({ topicMessages, acks: -1, timeout: 30_000 });
       const base = results.find((result) => result.topicName === topics.changelog && result.partition === partition);
       changelogOffset = (BigInt(base?.baseOffset ?? '0') + BigInt(changelog.length)).toString();
     }
     store.write(partition, outcome.entities, { changelogOffset, watermark: outcome.watermark });
+  }
+
+  /** The batch's changed profiles as records of the profiles table, on the batch's partition. */
+  private profileMessages(outcome: BatchOutcome, partition: number): Promise<Message[]> {
+    const { serdes } = this.options;
+    return Promise.all(
+      outcome.profiles.map(async (profile) => ({
+        key: profile.key,
+        value: await serdes.profile.encode(profile),
+        partition,
+      })),
+    );
   }
 
   /** Changelog, profiles and dead letters acknowledged → offsets committed → local store and checkpoint written. */
@@ -539,16 +542,7 @@ export class Processor {
     const topicMessages: TopicMessages[] = [];
     if (changelog.length > 0) topicMessages.push({ topic: topics.changelog, messages: changelog });
     if (outcome.profiles.length > 0) {
-      topicMessages.push({
-        topic: topics.profiles,
-        messages: await Promise.all(
-          outcome.profiles.map(async (profile) => ({
-            key: profile.key,
-            value: await serdes.profile.encode(profile),
-            partition,
-          })),
-        ),
-      });
+      topicMessages.push({ topic: topics.profiles, messages: await this.profileMessages(outcome, partition) });
     }
     if (outcome.deadLetters.length > 0) {
       topicMessages.push({

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { findPackageRoot } from '../../src/package-root.js';
 import type { TestBroker } from './test-broker.js';
+import { localTopics } from '../../src/adapters/kafka/topic-catalogue.js';
 import { topicNames, type TopicNames } from '../../src/roles/runtime.js';
 
 export const CLI = join(findPackageRoot(), 'dist', 'src', 'cli', 'main.js');
@@ -30,18 +31,8 @@ export async function createPipelineTopics(
   prefix: string,
   partitions: number,
 ): Promise<TopicNames> {
-  const topics = topicNames(prefix, 0);
-  await broker.createTopics([
-    { name: topics.stripeEvents, partitions },
-    { name: topics.segmentEvents, partitions },
-    { name: topics.changelog, partitions, compacted: true },
-    { name: topics.profiles, partitions, compacted: true },
-    { name: topics.personas, partitions: 1, compacted: true },
-    { name: topics.personaUpdates, partitions: 1 },
-    { name: topics.deadLetters, partitions: 1 },
-    { name: topics.flusherLock, partitions: 1 },
-  ]);
-  return topics;
+  await broker.createTopics(localTopics(prefix, partitions));
+  return topicNames(prefix, 0);
 }
 
 /** Input records the group has committed, and how many there are, over the given topics. */
@@ -70,28 +61,7 @@ export async function groupProgress(
   }
 }
 
-/** For each partition, a key the default partitioner sends there (to give every partition an event). */
-export function keysForEveryPartition(prefix: string, partitions: number): string[] {
-  const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
-    partitionId,
-    leader: 0,
-    replicas: [0],
-    isr: [0],
-    partitionErrorCode: 0,
-  }));
-  const keys: string[] = [];
-  for (let partition = 0; partition < partitions; partition++) {
-    for (let i = 0; ; i++) {
-      const key = `${prefix}${String(partition)}-${String(i)}`;
-      if (partitioner({ topic: 't', partitionMetadata, message: { key, value: null } }) === partition) {
-        keys.push(key);
-        break;
-      }
-    }
-  }
-  return keys;
-}
+export { keysForEveryPartition } from '../../src/adapters/kafka/partition-keys.js';
 
 export async function waitUntil(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -107,6 +107,21 @@ export function topicCatalogue(options: CatalogueOptions): readonly TopicSpec[] 
   ];
 }
 
+/**
+ * The catalogue as a local broker for tests and benchmarks creates it: each topic's name, partitions and whether it
+ * is compacted (no retention or replication settings: the mock broker takes none).
+ */
+export function localTopics(
+  prefix: string,
+  eventPartitions: number,
+): { readonly name: string; readonly partitions: number; readonly compacted: boolean }[] {
+  return topicCatalogue({ prefix, eventPartitions }).map((spec) => ({
+    name: spec.name,
+    partitions: spec.partitions,
+    compacted: spec.cleanupPolicy === 'compact',
+  }));
+}
+
 export function topicName(catalogue: readonly TopicSpec[], role: TopicRole): string {
   const spec = catalogue.find((candidate) => candidate.role === role);
   if (spec === undefined) throw new Error(`no topic with role ${role} in the catalogue`);
