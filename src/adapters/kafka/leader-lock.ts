@@ -118,10 +118,6 @@ export class LeaderLock {
       // new replicas (a rolling upgrade) still agrees on one; once all are new, they all prefer the lock's.
       partitionAssigners: [lockAssigner(() => this.heldSince), PartitionAssigners.roundRobin],
       sessionTimeout: options.sessionTimeoutMs,
-      // How long the coordinator waits for every member to rejoin a rebalance. A lock member has no work to finish
-      // before rejoining, so kafkajs' 60 s default only meant that one member slow to notice a rebalance (a loaded
-      // machine) held up the election, and every other replica with it, for a minute.
-      rebalanceTimeout: 2 * options.sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(options.sessionTimeoutMs / 10)),
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: 1_000,
