@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { generateTraffic } from '../../src/demo/traffic-generator.js';
-import { EntityStates, type DomainInput } from '../../src/domain/pipeline/offline-run.js';
+import type { DomainInput } from '../../src/domain/pipeline/domain-input.js';
+import { EntityStates } from '../../src/domain/pipeline/entity-states.js';
 import { createPipeline, type Pipeline } from '../../src/domain/pipeline/pipeline.js';
 import { parsePipelineConfig } from '../../src/domain/pipeline/pipeline-config.js';
 import { decodeRawInput } from '../../src/sources/raw-input.js';
@@ -232,8 +233,9 @@ function decodeWindow(window: RecordWindow): DomainInput[] {
   return inputs;
 }
 
+/** A decoded window is one batch, as the processor applies a fetched batch. */
 function applyAll(states: EntityStates, inputs: readonly DomainInput[]): void {
-  for (const input of inputs) states.apply(input);
+  states.applyBatch(inputs);
 }
 
 /**

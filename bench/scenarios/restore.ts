@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Kafka, Message } from 'kafkajs';
 import { generateTraffic } from '../../src/demo/traffic-generator.js';
 import { fnv1a32 } from '../../src/domain/hash.js';
-import { EntityStates } from '../../src/domain/pipeline/offline-run.js';
+import { EntityStates } from '../../src/domain/pipeline/entity-states.js';
 import { createPipeline } from '../../src/domain/pipeline/pipeline.js';
 import { parsePipelineConfig } from '../../src/domain/pipeline/pipeline-config.js';
 import { encodeEntityState } from '../../src/domain/state/index.js';

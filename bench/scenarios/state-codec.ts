@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { EntityStates } from '../../src/domain/pipeline/offline-run.js';
+import type { EntityStates } from '../../src/domain/pipeline/entity-states.js';
 import type { EntityState, Pipeline } from '../../src/domain/pipeline/pipeline.js';
 import { userTraitStateToJSON } from '../../src/domain/traits/index.js';
 import { decodeEntityState, encodeEntityState } from '../../src/domain/state/index.js';

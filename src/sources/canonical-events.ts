@@ -1,4 +1,4 @@
-import type { DomainInput } from '../domain/pipeline/offline-run.js';
+import type { DomainInput } from '../domain/pipeline/domain-input.js';
 import type { EpochMs } from '../domain/time.js';
 import { CANONICAL_EVENT_SCHEMA_VERSION, type CanonicalEvent } from '../records/canonical-event.js';
 import { parseSegmentPayload } from './segment/index.js';

@@ -5,7 +5,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonSerde } from '../../src/adapters/kafka/record-serde.js';
 import { parsePipelineConfig } from '../../src/domain/pipeline/pipeline-config.js';
-import { EntityStates } from '../../src/domain/pipeline/offline-run.js';
+import { EntityStates } from '../../src/domain/pipeline/entity-states.js';
 import { createPipeline, deriveProfile } from '../../src/domain/pipeline/pipeline.js';
 import { generateTraffic } from '../../src/demo/traffic-generator.js';
 import { createLogger } from '../../src/log/logger.js';

@@ -1,4 +1,4 @@
-import { EntityStates } from '../../src/domain/pipeline/offline-run.js';
+import { EntityStates } from '../../src/domain/pipeline/entity-states.js';
 import { deriveProfile, type Pipeline } from '../../src/domain/pipeline/pipeline.js';
 import type { CanonicalEvent } from '../../src/records/canonical-event.js';
 import { profileRecordSchema, profileToRecord, type ProfileRecord } from '../../src/records/profile-record.js';

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadPipelineConfig } from '../../config/pipeline-file.js';
-import { runOffline, type DomainInput } from '../../domain/pipeline/offline-run.js';
+import type { DomainInput } from '../../domain/pipeline/domain-input.js';
+import { runOffline } from '../../domain/pipeline/offline-run.js';
 import { createPipeline } from '../../domain/pipeline/pipeline.js';
 import { decodeRawInput } from '../../sources/raw-input.js';
 import { envValue, parseAtOption, UsageError } from '../cli-io.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateTraffic } from '../../../src/demo/traffic-generator.js';
-import { runOffline, type DomainInput } from '../../../src/domain/pipeline/offline-run.js';
+import type { DomainInput } from '../../../src/domain/pipeline/domain-input.js';
+import { runOffline } from '../../../src/domain/pipeline/offline-run.js';
 import { createPipeline } from '../../../src/domain/pipeline/pipeline.js';
 import { parsePipelineConfig } from '../../../src/domain/pipeline/pipeline-config.js';
 import { FlushEngine } from '../../../src/flusher/flush-engine.js';

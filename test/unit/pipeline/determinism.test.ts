@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateTraffic } from '../../../src/demo/traffic-generator.js';
-import { runOffline, type DomainInput } from '../../../src/domain/pipeline/offline-run.js';
+import type { DomainInput } from '../../../src/domain/pipeline/domain-input.js';
+import { runOffline } from '../../../src/domain/pipeline/offline-run.js';
 import { createPipeline } from '../../../src/domain/pipeline/pipeline.js';
 import { parsePipelineConfig } from '../../../src/domain/pipeline/pipeline-config.js';
 import { decodeRawInput } from '../../../src/sources/raw-input.js';
