@@ -6,7 +6,7 @@ import { createPipeline, type Pipeline } from '../../src/domain/pipeline/pipelin
 import { parsePipelineConfig } from '../../src/domain/pipeline/pipeline-config.js';
 import { decodeRawInput } from '../../src/sources/raw-input.js';
 import { atLeast, atMost, type Row, type ScenarioReport } from '../report.js';
-import { formatCount, formatRate, formatSpread, heapUsed, spreadOf, type Spread } from '../stats.js';
+import { formatCount, formatRate, formatSpread, jsMemoryUsed, spreadOf, type Spread } from '../stats.js';
 import { measureStateCodec, type StateCodecResult } from './state-codec.js';
 
 export interface ReducerOptions {
@@ -157,7 +157,7 @@ function reducerRows(details: ReducerDetails): Row[] {
       goal: atLeast(apply.median, GOALS.eventsPerSecond, formatRate),
     }),
     row({
-      figure: `retained heap per entity, customers / users (heap delta after GC, ${formatCount(details.retainedSample.customers)} + ${formatCount(details.retainedSample.users)} entities)`,
+      figure: `retained heap per entity, customers / users (heap + ArrayBuffer delta after GC, ${formatCount(details.retainedSample.customers)} + ${formatCount(details.retainedSample.users)} entities)`,
       value: details.bytesPerEntity,
       unit: 'B',
       median: `${bytes(details.bytesPerEntity)} (${bytes(details.bytesPerCustomer)} / ${bytes(details.bytesPerUser)})`,
@@ -256,11 +256,11 @@ function retainedBytes(
     const states = buildStates(pipeline, windows);
     customers = states.customers.size;
     users = states.users.size;
-    const withBoth = heapUsed();
+    const withBoth = jsMemoryUsed();
     states.customers.clear();
-    const withUsers = heapUsed();
+    const withUsers = jsMemoryUsed();
     states.users.clear();
-    const withNone = heapUsed();
+    const withNone = jsMemoryUsed();
     customerBytes = Math.max(customerBytes, withBoth - withUsers);
     userBytes = Math.max(userBytes, withUsers - withNone);
   }
