@@ -59,11 +59,8 @@ export class EntityStates {
 
   /** Applies one input; false when it changed nothing (a duplicate, a stale snapshot). */
   apply(input: DomainInput): boolean {
-    if (input.source === 'segment') return this.applySegment(input.message, entityKeyHash(input.message.entityKey));
-    return this.applyStripe(
-      input.facts,
-      input.facts.length === 0 ? 0 : entityKeyHash((input.facts[0] as StripeFact).customerId),
-    );
+    const hash = inputKeyHash(input);
+    return input.source === 'segment' ? this.applySegment(input.message, hash) : this.applyStripe(input.facts, hash);
   }
 
   /**
@@ -145,11 +142,7 @@ export class EntityStates {
     const customers = this.customerCandidates;
     const count = end - start;
     let sink = 0;
-    for (let slot = 0; slot < count; slot++) {
-      const input = inputs[start + slot] as DomainInput;
-      const key = input.source === 'segment' ? input.message.entityKey : input.facts[0]?.customerId;
-      hashes[slot] = key === undefined ? 0 : entityKeyHash(key);
-    }
+    for (let slot = 0; slot < count; slot++) hashes[slot] = inputKeyHash(inputs[start + slot] as DomainInput);
     for (let slot = 0; slot < count; slot++) {
       const hash = hashes[slot] as number;
       if ((inputs[start + slot] as DomainInput).source === 'segment') users[slot] = this.users.candidate(hash);
@@ -167,7 +160,9 @@ export class EntityStates {
       const user = users[slot];
       if (user === undefined) continue;
       const window = user.window;
-      sink ^= (window[0] ?? 0) ^ (window[user.windowLength - 1] ?? 0) ^ (user.allTimeNum?.[0] ?? 0);
+      // Never index −1 (an empty window): V8 would look that up as a property name.
+      const last = window[Math.max(0, user.windowLength - 1)] ?? 0;
+      sink ^= (window[0] ?? 0) ^ last ^ (user.allTimeNum?.[0] ?? 0);
       users[slot] = undefined;
     }
     for (let slot = 0; slot < count; slot++) {
@@ -177,4 +172,10 @@ export class EntityStates {
     }
     this.readAhead ^= sink;
   }
+}
+
+/** The key hash of the entity an input applies to (a Stripe event's first fact's customer); 0 for none. */
+function inputKeyHash(input: DomainInput): number {
+  const key = input.source === 'segment' ? input.message.entityKey : input.facts[0]?.customerId;
+  return key === undefined ? 0 : entityKeyHash(key);
 }

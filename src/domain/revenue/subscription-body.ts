@@ -75,37 +75,35 @@ export function unpackBody(
   subscriptionId: string,
   customerId: string,
 ): SubscriptionSnapshot {
-  const body = words;
-  const head = body[offset] as number;
+  const head = words[offset] as number;
   const status = head % 8;
   const flags = Math.floor(head / 8) % 4;
   const presence = Math.floor(head / 32) % 16;
   const itemCount = Math.floor(head / 512);
-  const start = offset;
   const instants: (number | null)[] = [];
-  let at = start + 3;
+  let at = offset + 3;
   for (let bit = 0; bit < OPTIONAL_INSTANTS; bit++) {
-    instants.push((presence & (1 << bit)) !== 0 ? (body[at++] as number) : null);
+    instants.push((presence & (1 << bit)) !== 0 ? (words[at++] as number) : null);
   }
   const items: SubscriptionItem[] = [];
   for (let i = 0; i < itemCount; i++) {
-    const word = body[at++] as number;
+    const word = words[at++] as number;
     items.push({
       id: refs[word % REF_UNIT] as string,
       price: refs[Math.floor(word / REF_UNIT / REF_UNIT)] as Price,
-      quantity: body[at++] as number,
+      quantity: words[at++] as number,
       discountIds: refs[Math.floor(word / REF_UNIT) % REF_UNIT] as readonly string[],
       currentPeriodStart: null,
       currentPeriodEnd: null,
     });
   }
-  const refsWord = body[start + 2] as number;
+  const refsWord = words[offset + 2] as number;
   return {
     id: subscriptionId,
     customerId,
     status: STATUSES[status] as SubscriptionStatus,
     currency: refs[refsWord % REF_UNIT] as string,
-    created: body[start + 1] as number,
+    created: words[offset + 1] as number,
     items,
     discountIds: refs[Math.floor(refsWord / REF_UNIT)] as readonly string[],
     cancelAtPeriodEnd: (flags & FLAG_CANCEL_AT_PERIOD_END) !== 0,
