@@ -71,8 +71,9 @@ export interface SubscriptionHistory {
   /**
    * The versions and the bodies they point at, in one array (one array header per subscription instead of two):
    *   [0] number of versions n
-   *   then n triples ascending (event time, order, body): order = rank × 2³² + event-id hash, body = offset of the
-   *   version's packed body from the first body's word (bodiesStart)
+   *   then n pairs ascending (event time, order × 2¹⁹ + body): order = rank × 2³² + event-id hash, body = offset of
+   *   the version's packed body from the first body's word (bodiesStart); the pair's second word stays below 2⁵³
+   *   (order < 3 × 2³², body < 2¹⁹), so it is exact, and a version costs two words instead of three
    *   then the distinct packed bodies, end to end (subscription-body.ts).
    * Empty for a history without versions. The history ends at the first deletion (rank DELETE).
    */
@@ -86,8 +87,18 @@ export interface SubscriptionHistory {
   truncated: boolean;
 }
 
-export const VERSION_STRIDE = 3;
+export const VERSION_STRIDE = 2;
 const ORDER_RANK_UNIT = 2 ** 32;
+/** Body offsets share a word with the version's order: below this, which no real subscription nears (~1k words). */
+export const MAX_BODY_OFFSET = 2 ** 19;
+
+/** The second word of a version: its order and its body's offset, in one exact double. */
+export function versionWord(order: number, bodyOffset: number): number {
+  if (bodyOffset >= MAX_BODY_OFFSET) {
+    throw new RangeError(`a subscription's bodies take more than ${String(MAX_BODY_OFFSET)} words`);
+  }
+  return order * MAX_BODY_OFFSET + bodyOffset;
+}
 
 export function versionCount(history: SubscriptionHistory): number {
   return history.words.length === 0 ? 0 : (history.words[0] as number);
@@ -99,7 +110,7 @@ export function versionAt(history: SubscriptionHistory, index: number): EpochMs 
 
 /** The version's order: rank × 2³² + event-id hash. */
 export function versionOrder(history: SubscriptionHistory, index: number): number {
-  return history.words[2 + index * VERSION_STRIDE] as number;
+  return Math.floor((history.words[2 + index * VERSION_STRIDE] as number) / MAX_BODY_OFFSET);
 }
 
 export function versionIsDeletion(history: SubscriptionHistory, index: number): boolean {
@@ -108,7 +119,7 @@ export function versionIsDeletion(history: SubscriptionHistory, index: number): 
 
 /** Offset of the version's packed body from bodiesStart. */
 export function versionBodyOffset(history: SubscriptionHistory, index: number): number {
-  return history.words[3 + index * VERSION_STRIDE] as number;
+  return (history.words[2 + index * VERSION_STRIDE] as number) % MAX_BODY_OFFSET;
 }
 
 /** Index in `words` of the first body's first word. */
@@ -272,14 +283,7 @@ function applySubscription(state: CustomerState, fact: SubscriptionFact): boolea
 
 function findOrInsertSubscription(state: CustomerState, id: string): SubscriptionHistory {
   const subs = state.subscriptions;
-  let lo = 0;
-  let hi = subs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const midId = (subs[mid] as SubscriptionHistory).id;
-    if (midId < id) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = subscriptionIndex(subs, id);
   const found = subs[lo];
   if (found !== undefined && found.id === id) return found;
   const created: SubscriptionHistory = { id, words: EMPTY_NUMBERS, refs: [], truncated: false };
@@ -318,8 +322,7 @@ function insertVersion(
   let to = 1;
   for (let i = 1; i < 1 + index * VERSION_STRIDE; i++) next[to++] = words[i] as number;
   next[to++] = at;
-  next[to++] = order;
-  next[to++] = body;
+  next[to++] = versionWord(order, body);
   for (let i = 1 + index * VERSION_STRIDE; i < 1 + (index + keptAfter) * VERSION_STRIDE; i++) {
     next[to++] = words[i] as number;
   }
@@ -354,21 +357,68 @@ function keepNewestVersions(history: SubscriptionHistory, limit: number): void {
       const end = start + old + bodyLength(words[start + old] as number);
       for (let i = start + old; i < end; i++) kept.push(words[i] as number);
     }
-    versions.push(versionAt(history, index), versionOrder(history, index), mapped);
+    versions.push(versionAt(history, index), versionWord(versionOrder(history, index), mapped));
   }
   history.words = [limit].concat(versions, kept);
 }
 
+/**
+ * `discount` as state keeps it: its customer and subscription ids are the strings the state already holds (its
+ * customerId, the subscription history's id) when they are equal, not second copies (~20 bytes per customer).
+ */
+export function discountSharingIds(
+  customerId: string,
+  subscriptions: readonly SubscriptionHistory[],
+  discount: Discount,
+): Discount {
+  const subscriptionId =
+    discount.subscriptionId === null
+      ? null
+      : (findSubscription(subscriptions, discount.subscriptionId)?.id ?? discount.subscriptionId);
+  return {
+    id: discount.id,
+    couponId: discount.couponId,
+    percentOff: discount.percentOff,
+    amountOff: discount.amountOff,
+    amountOffCurrency: discount.amountOffCurrency,
+    duration: discount.duration,
+    durationInMonths: discount.durationInMonths,
+    start: discount.start,
+    end: discount.end,
+    customerId: discount.customerId === customerId ? customerId : discount.customerId,
+    subscriptionId,
+    subscriptionItemId: discount.subscriptionItemId,
+  };
+}
+
+function findSubscription(subscriptions: readonly SubscriptionHistory[], id: string): SubscriptionHistory | undefined {
+  const found = subscriptions[subscriptionIndex(subscriptions, id)];
+  return found !== undefined && found.id === id ? found : undefined;
+}
+
+/** Where `id` is, or would be inserted, in subscriptions sorted by id. */
+function subscriptionIndex(subscriptions: readonly SubscriptionHistory[], id: string): number {
+  let lo = 0;
+  let hi = subscriptions.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((subscriptions[mid] as SubscriptionHistory).id < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function upsertDiscount(
   state: CustomerState,
-  discount: Discount,
+  incoming: Discount,
   version: Versioned,
   removedAt: EpochMs | null,
 ): boolean {
   const records = state.discounts;
-  const index = records.findIndex((record) => record.discount.id === discount.id);
+  const index = records.findIndex((record) => record.discount.id === incoming.id);
   const existing = index >= 0 ? records[index] : undefined;
   if (existing === undefined) {
+    const discount = discountSharingIds(state.customerId, state.subscriptions, incoming);
     const record = { at: version.at, rank: version.rank, tie: version.tie, discount, removedAt };
     state.discounts = appended(records, record, CUSTOMER_STATE_LIMITS.discounts, compareVersions);
     return true;
@@ -377,7 +427,13 @@ function upsertDiscount(
   const newer = isNewer(version, existing);
   if (!newer && mergedRemovedAt === existing.removedAt) return false;
   const record = newer
-    ? { at: version.at, rank: version.rank, tie: version.tie, discount, removedAt: mergedRemovedAt }
+    ? {
+        at: version.at,
+        rank: version.rank,
+        tie: version.tie,
+        discount: discountSharingIds(state.customerId, state.subscriptions, incoming),
+        removedAt: mergedRemovedAt,
+      }
     : {
         at: existing.at,
         rank: existing.rank,

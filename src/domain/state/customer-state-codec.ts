@@ -3,6 +3,7 @@ import { EMPTY } from '../revenue/exact-arrays.js';
 import {
   CHARGE_RANK,
   customerRank,
+  discountSharingIds,
   hasCustomerObject,
   hasLastCharge,
   type CustomerState,
@@ -120,7 +121,7 @@ export function readCustomerState(reader: ByteReader): CustomerState {
       reader.fail('malformed', 'subscriptions', 'subscriptions not in ascending id order');
     }
   }
-  const discounts = readList(reader, 'discounts', 12, readDiscountRecord);
+  const discounts = readList(reader, 'discounts', 12, (r) => readDiscountRecord(r, customerId, subscriptions));
   const paymentMethods = readList(reader, 'paymentMethods', 10, readPaymentMethod);
   let lastChargeAt = Number.NEGATIVE_INFINITY;
   let lastChargeTie = 0;
@@ -209,7 +210,12 @@ function writeDiscountRecord(writer: ByteWriter, record: DiscountRecord): void {
   writer.string(discount.subscriptionItemId);
 }
 
-function readDiscountRecord(reader: ByteReader): DiscountRecord {
+/** Its ids share the customer's and the subscriptions' strings, as in the reducer's state. */
+function readDiscountRecord(
+  reader: ByteReader,
+  customerId: string,
+  subscriptions: readonly SubscriptionHistory[],
+): DiscountRecord {
   const flags = readFlags(reader, 'discount', DURATIONS.length - 1);
   const at = reader.requiredTime('discount.at');
   const tie = reader.int32('discount.tie');
@@ -228,7 +234,13 @@ function readDiscountRecord(reader: ByteReader): DiscountRecord {
     subscriptionId: reader.string('discount.subscriptionId'),
     subscriptionItemId: reader.string('discount.subscriptionItemId'),
   };
-  return { at, rank: flags % RANK_BITS, tie, discount, removedAt };
+  return {
+    at,
+    rank: flags % RANK_BITS,
+    tie,
+    discount: discountSharingIds(customerId, subscriptions, discount),
+    removedAt,
+  };
 }
 
 function readPaymentMethod(reader: ByteReader): PaymentMethodRecord {

@@ -1,12 +1,14 @@
 import { internCode } from '../codes.js';
 import { EMPTY } from '../revenue/exact-arrays.js';
 import {
+  MAX_BODY_OFFSET,
   VERSION_STRIDE,
   bodiesStart,
   versionAt,
   versionBodyOffset,
   versionCount,
   versionOrder,
+  versionWord,
   type SubscriptionHistory,
 } from '../revenue/customer-state.js';
 import { bodyOffsets } from '../revenue/subscription-body.js';
@@ -110,17 +112,21 @@ export function readSubscriptionHistory(reader: ByteReader): SubscriptionHistory
     if (rank > MAX_RANK || body >= bodyCount) {
       reader.fail('malformed', 'subscription.version.body', `no body ${body} / rank ${rank}`, pointerAt);
     }
+    const bodyOffset = offsets[body] as number;
+    if (bodyOffset >= MAX_BODY_OFFSET) {
+      reader.fail('malformed', 'subscription.version.body', `body at word ${bodyOffset}, beyond the limit`, pointerAt);
+    }
     const order = rank * ORDER_RANK_UNIT + reader.uint32('subscription.version.hash');
     const offset = 1 + i * VERSION_STRIDE;
     if (i > 0) {
       const previousAt = versions[offset - VERSION_STRIDE] as number;
-      if (previousAt > at || (previousAt === at && (versions[offset - 2] as number) >= order)) {
+      const previousOrder = Math.floor((versions[offset - 1] as number) / MAX_BODY_OFFSET);
+      if (previousAt > at || (previousAt === at && previousOrder >= order)) {
         reader.fail('malformed', 'subscription.version.at', 'versions out of order', pointerAt);
       }
     }
     versions[offset] = at;
-    versions[offset + 1] = order;
-    versions[offset + 2] = offsets[body] as number;
+    versions[offset + 1] = versionWord(order, bodyOffset);
   }
   const history = versionCount === 0 && words.length === 0 ? EMPTY : versions.concat(words);
   return { id, words: history, refs, truncated: shape % 2 === 1 };
