@@ -43,11 +43,6 @@ function saslOptions(sasl: EnvConfig['kafka']['sasl']): SASLOptions | undefined 
       return { mechanism: 'scram-sha-256', username: sasl.username, password: sasl.password };
     case 'scram-sha-512':
       return { mechanism: 'scram-sha-512', username: sasl.username, password: sasl.password };
-    case 'aws':
-      // kafkajs' AWS mechanism also needs the IAM authorization identity, which no variable carries yet.
-      throw new KafkaConfigError(
-        'KAFKA_SASL_MECHANISM=aws is not supported yet (it needs an authorization identity); use scram-sha-512 for MSK',
-      );
   }
 }
 

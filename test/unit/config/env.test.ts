@@ -167,7 +167,7 @@ describe('loadEnv', () => {
     ).toEqual([
       { variable: 'KAFKA_BROKERS', reason: 'every entry must be host:port' },
       { variable: 'KAFKA_SSL', reason: 'expected true/false, 1/0 or yes/no' },
-      { variable: 'KAFKA_SASL_MECHANISM', reason: 'expected one of plain, scram-sha-256, scram-sha-512, aws' },
+      { variable: 'KAFKA_SASL_MECHANISM', reason: 'expected one of plain, scram-sha-256, scram-sha-512' },
       { variable: 'KAFKA_SASL_USERNAME', reason: 'required when KAFKA_SASL_MECHANISM is set' },
       { variable: 'KAFKA_SASL_PASSWORD', reason: 'required when KAFKA_SASL_MECHANISM is set' },
       { variable: 'KAFKA_TOPIC_PREFIX', reason: 'expected up to 200 letters, digits, ".", "_" or "-"' },
@@ -182,6 +182,17 @@ describe('loadEnv', () => {
       { variable: 'LOG_LEVEL', reason: 'expected one of fatal, error, warn, info, debug, trace, silent' },
       { variable: 'FLUSH_INTERVAL_MS', reason: 'expected an integer from 1 to 86400000' },
       { variable: 'REPORTING_CURRENCY', reason: 'expected a three-letter ISO-4217 currency code' },
+    ]);
+  });
+
+  it('refuses KAFKA_SASL_MECHANISM=aws when reading the environment, saying what to use on MSK instead', () => {
+    // kafkajs' `aws` mechanism is not MSK IAM: it used to pass here and fail only when the client was built.
+    expect(problemsOf({ KAFKA_SASL_MECHANISM: 'AWS', KAFKA_SASL_USERNAME: 'AKIA', KAFKA_SASL_PASSWORD: 's' })).toEqual([
+      {
+        variable: 'KAFKA_SASL_MECHANISM',
+        reason:
+          'aws is not supported (kafkajs has no AWS_MSK_IAM); on Amazon MSK enable SASL/SCRAM and use scram-sha-512',
+      },
     ]);
   });
 

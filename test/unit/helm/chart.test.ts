@@ -143,7 +143,7 @@ describe('values.schema.json', () => {
       {
         instancePath: '/kafka/sasl/mechanism',
         keyword: 'enum',
-        params: { allowedValues: ['', 'plain', 'scram-sha-256', 'scram-sha-512', 'aws'] },
+        params: { allowedValues: ['', 'plain', 'scram-sha-256', 'scram-sha-512'] },
       },
     ],
     [
