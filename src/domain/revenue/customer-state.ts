@@ -371,10 +371,6 @@ export function discountSharingIds(
   subscriptions: readonly SubscriptionHistory[],
   discount: Discount,
 ): Discount {
-  const subscriptionId =
-    discount.subscriptionId === null
-      ? null
-      : (findSubscription(subscriptions, discount.subscriptionId)?.id ?? discount.subscriptionId);
   return {
     id: discount.id,
     couponId: discount.couponId,
@@ -385,10 +381,20 @@ export function discountSharingIds(
     durationInMonths: discount.durationInMonths,
     start: discount.start,
     end: discount.end,
-    customerId: discount.customerId === customerId ? customerId : discount.customerId,
-    subscriptionId,
+    customerId: sharedCustomerId(customerId, discount.customerId),
+    subscriptionId: sharedSubscriptionId(subscriptions, discount.subscriptionId),
     subscriptionItemId: discount.subscriptionItemId,
   };
+}
+
+/** `id`, as the state's own customer-id string when equal. */
+export function sharedCustomerId(customerId: string, id: string | null): string | null {
+  return id === customerId ? customerId : id;
+}
+
+/** `id`, as the id string of the state's subscription history with that id, if there is one. */
+export function sharedSubscriptionId(subscriptions: readonly SubscriptionHistory[], id: string | null): string | null {
+  return id === null ? null : (findSubscription(subscriptions, id)?.id ?? id);
 }
 
 function findSubscription(subscriptions: readonly SubscriptionHistory[], id: string): SubscriptionHistory | undefined {

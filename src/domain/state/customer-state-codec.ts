@@ -3,9 +3,10 @@ import { EMPTY } from '../revenue/exact-arrays.js';
 import {
   CHARGE_RANK,
   customerRank,
-  discountSharingIds,
   hasCustomerObject,
   hasLastCharge,
+  sharedCustomerId,
+  sharedSubscriptionId,
   type CustomerState,
   type DiscountRecord,
   type DisputeRecord,
@@ -230,17 +231,11 @@ function readDiscountRecord(
     durationInMonths: reader.number('discount.durationInMonths'),
     start: reader.requiredTime('discount.start'),
     end: reader.time('discount.end'),
-    customerId: reader.string('discount.customerId'),
-    subscriptionId: reader.string('discount.subscriptionId'),
+    customerId: sharedCustomerId(customerId, reader.string('discount.customerId')),
+    subscriptionId: sharedSubscriptionId(subscriptions, reader.string('discount.subscriptionId')),
     subscriptionItemId: reader.string('discount.subscriptionItemId'),
   };
-  return {
-    at,
-    rank: flags % RANK_BITS,
-    tie,
-    discount: discountSharingIds(customerId, subscriptions, discount),
-    removedAt,
-  };
+  return { at, rank: flags % RANK_BITS, tie, discount, removedAt };
 }
 
 function readPaymentMethod(reader: ByteReader): PaymentMethodRecord {
