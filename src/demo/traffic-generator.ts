@@ -136,6 +136,8 @@ function generateCustomer(
   const trial = random.chance(0.3);
   let status = trial ? 'trialing' : 'active';
   let discounts: string[] = [];
+  // Set once, when the subscription starts: Stripe keeps a trial's end on every later snapshot.
+  const trialEnd = trial ? Math.floor((t + 14 * DAY) / 1000) : null;
   const periodMs = plan.interval === 'month' ? 30 * DAY : 365 * DAY;
   const subscription = (extra: Record<string, unknown> = {}) => ({
     id: subscriptionId,
@@ -149,7 +151,7 @@ function generateCustomer(
     canceled_at: null,
     ended_at: null,
     pause_collection: null,
-    trial_end: trial ? Math.floor((t + 14 * DAY) / 1000) : null,
+    trial_end: trialEnd,
     discounts,
     items: {
       object: 'list',

@@ -15,7 +15,17 @@ export function internCode(code: string): string {
   return code;
 }
 
-/** An ISO-3166 alpha-2 country code, upper-cased and shared; null stays null. */
+/**
+ * An ISO 3166-1 alpha-2 country code, upper-cased and shared; null for none, and for a value that is not two letters
+ * (Stripe documents every country it sends as one; state keeps countries as numbers of two letters).
+ */
 export function countryCode(code: string | null | undefined): string | null {
-  return code === null || code === undefined || code === '' ? null : internCode(code.toUpperCase());
+  if (code === null || code === undefined) return null;
+  const upper = code.toUpperCase();
+  return isCountryCode(upper) ? internCode(upper) : null;
+}
+
+/** Two letters A–Z. */
+export function isCountryCode(code: string): boolean {
+  return code.length === 2 && /^[A-Z]{2}$/.test(code);
 }

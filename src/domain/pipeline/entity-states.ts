@@ -154,7 +154,7 @@ export class EntityStates {
     }
     for (let slot = 0; slot < count; slot++) {
       const customer = customers[slot];
-      if (customer !== undefined) sink ^= customer.subscriptions.length ^ customer.customerId.length;
+      if (customer !== undefined) sink ^= customer.words.length ^ customer.customerId.length;
     }
     for (let slot = 0; slot < count; slot++) {
       const user = users[slot];
@@ -166,8 +166,11 @@ export class EntityStates {
       users[slot] = undefined;
     }
     for (let slot = 0; slot < count; slot++) {
-      const first = customers[slot]?.subscriptions[0];
-      if (first !== undefined) sink ^= first.id.length ^ (first.words[0] ?? 0);
+      const customer = customers[slot];
+      if (customer === undefined) continue;
+      const first = customer.firstSubscription;
+      sink ^= customer.words[0] ?? 0;
+      if (first !== null) sink ^= first.id.length ^ (first.words[0] ?? 0);
       customers[slot] = undefined;
     }
     this.readAhead ^= sink;

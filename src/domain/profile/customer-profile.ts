@@ -1,5 +1,14 @@
 import { minorToMajor } from '../money/currency.js';
-import type { CustomerState } from '../revenue/customer-state.js';
+import { customerLastEventAt, type CustomerState } from '../revenue/customer-state.js';
+import {
+  addressCountryOf,
+  countDisputes,
+  failedChargeCount,
+  isCustomerDeleted,
+  isDelinquent,
+  lastChargeOf,
+  paymentMethodCountry,
+} from '../revenue/customer-words.js';
 import { customerRevenue, type RevenueContext } from '../revenue/revenue-timeline.js';
 import type { DisputeStatus } from '../stripe/model.js';
 import type { EpochMs } from '../time.js';
@@ -31,12 +40,7 @@ export function deriveCustomerProfile(
 ): Profile {
   const revenue = customerRevenue(state, context, at);
   const country = customerCountry(state);
-  let disputesOpen = 0;
-  let disputesLost = 0;
-  for (const dispute of state.disputes) {
-    if (OPEN_DISPUTE.has(dispute.status)) disputesOpen++;
-    else if (dispute.status === 'lost') disputesLost++;
-  }
+  const disputes = countDisputes(state.words, (status) => OPEN_DISPUTE.has(status));
   const fields: Record<string, FieldValue> = {
     mrr: minorToMajor(revenue.mrr, revenue.reportingCurrency),
     mrr_minor: revenue.mrr,
@@ -47,16 +51,16 @@ export function deriveCustomerProfile(
     past_due: revenue.flags.pastDue,
     metered: revenue.flags.metered,
     pause_collection: revenue.flags.pauseCollection,
-    delinquent: state.delinquent,
-    customer_deleted: state.customerDeleted,
+    delinquent: isDelinquent(state.words),
+    customer_deleted: isCustomerDeleted(state.words),
     country,
     region: country === null ? null : regionOf(country),
     email: state.email,
     name: state.name,
-    disputes_open: disputesOpen,
-    disputes_lost: disputesLost,
-    disputes_total: state.disputes.length,
-    failed_payments: state.failedCharges.length,
+    disputes_open: disputes.open,
+    disputes_lost: disputes.lost,
+    disputes_total: disputes.total,
+    failed_payments: failedChargeCount(state.words),
     last_movement: revenue.lastMovement?.type ?? null,
   };
   return {
@@ -64,7 +68,7 @@ export function deriveCustomerProfile(
     kind: 'customer',
     entityId: state.customerId,
     asOf: at,
-    lastEventAt: state.lastEventAt,
+    lastEventAt: customerLastEventAt(state),
     revenue,
     fields,
   };
@@ -75,13 +79,10 @@ export function deriveCustomerProfile(
  * charge's card country, else a billing country, else the customer's address country (the parser upper-cases them).
  */
 function customerCountry(state: CustomerState): string | null {
-  for (let i = state.paymentMethods.length - 1; i >= 0; i--) {
-    const method = state.paymentMethods[i];
-    if (method === undefined || method.detached) continue;
-    const country = method.cardCountry ?? method.billingCountry;
-    if (country !== null) return country;
-  }
-  const chargeCountry = state.lastChargeCardCountry ?? state.lastChargeBillingCountry;
+  const methodCountry = paymentMethodCountry(state.words);
+  if (methodCountry !== null) return methodCountry;
+  const charge = lastChargeOf(state.words);
+  const chargeCountry = charge === null ? null : (charge.cardCountry ?? charge.billingCountry);
   if (chargeCountry !== null) return chargeCountry;
-  return state.addressCountry;
+  return addressCountryOf(state.words);
 }

@@ -5,7 +5,6 @@ import type {
   Discount,
   DiscountFact,
   DisputeFact,
-  DisputeStatus,
   InvoiceFact,
   PaymentMethodFact,
   StripeFact,
@@ -14,6 +13,21 @@ import type {
 } from '../stripe/model.js';
 import type { EpochMs } from '../time.js';
 import { appended, EMPTY, replaced } from './exact-arrays.js';
+import {
+  CUSTOMER_RECORD_LIMITS,
+  emptyCustomerWords,
+  lastEventAtOf,
+  newerThanCustomer,
+  newerThanLastCharge,
+  setCustomerVersion,
+  setLastCharge,
+  setLastEventAt,
+  withDispute,
+  withFailedCharge,
+  withPaymentMethod,
+  type CustomerWords,
+  type Versioned,
+} from './customer-words.js';
 import { bodyLength, findBody, packBody } from './subscription-body.js';
 
 const EMPTY_NUMBERS: readonly number[] = EMPTY;
@@ -26,51 +40,38 @@ const EMPTY_NUMBERS: readonly number[] = EMPTY;
 export interface CustomerState {
   readonly kind: 'customer';
   readonly customerId: string;
-  lastEventAt: EpochMs;
   /**
-   * The newest version of the customer object, its fields held on the state itself (with the last charge's, one
-   * object per customer instead of three: ~80 bytes less each): event time (−Infinity while none was seen) and
-   * event-id hash; a deleted customer's version ranks as a deletion.
+   * The newest version of the customer object's email and name (its version, flags and address country are in
+   * `words`; its default currency is not kept: nothing the state derives reads it).
    */
-  customerAt: EpochMs;
-  customerTie: number;
   email: string | null;
   name: string | null;
-  currency: string | null;
-  delinquent: boolean;
-  addressCountry: string | null;
-  customerDeleted: boolean;
-  /** Sorted by subscription id. */
-  subscriptions: readonly SubscriptionHistory[];
+  /**
+   * The subscription histories, ascending by id, as a list linked through their `next` (null: none). Most customers
+   * have one subscription; a linked list costs a field per history where an array costs ~56 bytes per customer.
+   */
+  firstSubscription: SubscriptionHistory | null;
   discounts: readonly DiscountRecord[];
-  /** Ascending by version. */
-  paymentMethods: readonly PaymentMethodRecord[];
-  /** The newest successful charge that named a country: event time (−Infinity while none), event-id hash, countries. */
-  lastChargeAt: EpochMs;
-  lastChargeTie: number;
-  lastChargeCardCountry: string | null;
-  lastChargeBillingCountry: string | null;
-  /** FNV-1a hashes of failed charges' ids (bounded). */
-  failedCharges: readonly number[];
-  disputes: readonly DisputeRecord[];
+  /**
+   * Last event time, the customer object's and the newest charge's versions, flags, payment methods, failed charges
+   * and disputes (customer-words.ts).
+   */
+  words: CustomerWords;
 }
 
-/**
- * Version order key: event time, then rank (a deletion sorts after any update of the same second), then id hash.
- * Records are built as plain literals, never with object spread: V8 gives spread copies a slow, far larger shape
- * (measured: ~600 bytes more per record), which matters at a million customers.
+/*
+ * Version order key (Versioned): event time, then rank (a deletion sorts after any update of the same second), then
+ * id hash. Records are built as plain literals, never with object spread: V8 gives spread copies a slow, far larger
+ * shape (measured: ~600 bytes more per record), which matters at a million customers.
  */
-interface Versioned {
-  readonly at: EpochMs;
-  readonly rank: number;
-  readonly tie: number;
-}
 
 export interface SubscriptionHistory {
   readonly id: string;
   /**
    * The versions and the bodies they point at, in one array (one array header per subscription instead of two):
-   *   [0] number of versions n
+   *   [0] number of versions n, + 2²⁰ when the history is truncated: older versions were dropped to bound memory,
+   *   and the oldest kept version counts as already in place (it starts the movement history without a movement of
+   *   its own)
    *   then n pairs ascending (event time, order × 2¹⁹ + body): order = rank × 2³² + event-id hash, body = offset of
    *   the version's packed body from the first body's word (bodiesStart); the pair's second word stays below 2⁵³
    *   (order < 3 × 2³², body < 2¹⁹), so it is exact, and a version costs two words instead of three
@@ -80,11 +81,8 @@ export interface SubscriptionHistory {
   words: readonly number[];
   /** The strings, prices and id lists the bodies refer to. */
   refs: unknown[];
-  /**
-   * Older versions were dropped to bound memory: the oldest kept version counts as already in place (it starts the
-   * movement history without a movement of its own).
-   */
-  truncated: boolean;
+  /** The customer's subscription history with the next id, if any. */
+  next: SubscriptionHistory | null;
 }
 
 export const VERSION_STRIDE = 2;
@@ -100,8 +98,16 @@ export function versionWord(order: number, bodyOffset: number): number {
   return order * MAX_BODY_OFFSET + bodyOffset;
 }
 
+/** Above any version count (a history keeps 24): the flag of a truncated history in its first word. */
+export const TRUNCATED_UNIT = 2 ** 20;
+
 export function versionCount(history: SubscriptionHistory): number {
-  return history.words.length === 0 ? 0 : (history.words[0] as number);
+  return history.words.length === 0 ? 0 : (history.words[0] as number) % TRUNCATED_UNIT;
+}
+
+/** Whether older versions were dropped (see SubscriptionHistory.words). */
+export function isTruncated(history: SubscriptionHistory): boolean {
+  return history.words.length > 0 && (history.words[0] as number) >= TRUNCATED_UNIT;
 }
 
 export function versionAt(history: SubscriptionHistory, index: number): EpochMs {
@@ -133,26 +139,12 @@ export interface DiscountRecord extends Versioned {
   readonly removedAt: EpochMs | null;
 }
 
-export interface PaymentMethodRecord extends Versioned {
-  /** FNV-1a hash of the payment method id. */
-  readonly idHash: number;
-  readonly cardCountry: string | null;
-  readonly billingCountry: string | null;
-  readonly detached: boolean;
-}
-
-export interface DisputeRecord extends Versioned {
-  /** FNV-1a hash of the dispute id. */
-  readonly idHash: number;
-  readonly status: DisputeStatus;
-}
-
 /** Bounds that keep one customer's state small; beyond them the oldest entries are dropped (see README). */
 export const CUSTOMER_STATE_LIMITS = {
   versionsPerSubscription: 24,
-  paymentMethods: 8,
-  failedCharges: 32,
-  disputes: 16,
+  paymentMethods: CUSTOMER_RECORD_LIMITS.paymentMethods,
+  failedCharges: CUSTOMER_RECORD_LIMITS.failedCharges,
+  disputes: CUSTOMER_RECORD_LIMITS.disputes,
   discounts: 32,
 } as const;
 
@@ -164,24 +156,11 @@ export function createCustomerState(customerId: string): CustomerState {
   return {
     kind: 'customer',
     customerId,
-    lastEventAt: Number.NEGATIVE_INFINITY,
-    customerAt: Number.NEGATIVE_INFINITY,
-    customerTie: 0,
     email: null,
     name: null,
-    currency: null,
-    delinquent: false,
-    addressCountry: null,
-    customerDeleted: false,
-    subscriptions: EMPTY,
+    firstSubscription: null,
     discounts: EMPTY,
-    paymentMethods: EMPTY,
-    lastChargeAt: Number.NEGATIVE_INFINITY,
-    lastChargeTie: 0,
-    lastChargeCardCountry: null,
-    lastChargeBillingCountry: null,
-    failedCharges: EMPTY,
-    disputes: EMPTY,
+    words: emptyCustomerWords(),
   };
 }
 
@@ -189,21 +168,13 @@ export function compareVersions(a: Versioned, b: Versioned): number {
   return a.at - b.at || a.rank - b.rank || a.tie - b.tie;
 }
 
-function isNewer(candidate: Versioned, current: Versioned | null): boolean {
-  return current === null || isNewerThan(candidate, current.at, current.rank, current.tie);
+function isNewer(candidate: Versioned, current: Versioned): boolean {
+  return (candidate.at - current.at || candidate.rank - current.rank || candidate.tie - current.tie) > 0;
 }
 
-function isNewerThan(candidate: Versioned, at: EpochMs, rank: number, tie: number): boolean {
-  return (candidate.at - at || candidate.rank - rank || candidate.tie - tie) > 0;
-}
-
-/** Whether a customer object was seen (its fields on the state are then its newest version's). */
-export function hasCustomerObject(state: CustomerState): boolean {
-  return state.customerAt !== Number.NEGATIVE_INFINITY;
-}
-
-export function hasLastCharge(state: CustomerState): boolean {
-  return state.lastChargeAt !== Number.NEGATIVE_INFINITY;
+/** The newest event time that changed the state, −Infinity before any. */
+export function customerLastEventAt(state: CustomerState): EpochMs {
+  return lastEventAtOf(state.words);
 }
 
 /** Rank of a customer object's version: a deletion, or an update. */
@@ -247,7 +218,7 @@ export function applyStripeFact(state: CustomerState, fact: StripeFact): boolean
       changed = applyDispute(state, fact);
       break;
   }
-  if (changed && fact.at > state.lastEventAt) state.lastEventAt = fact.at;
+  if (changed && fact.at > lastEventAtOf(state.words)) setLastEventAt(state.words, fact.at);
   return changed;
 }
 
@@ -255,15 +226,16 @@ function applyCustomer(state: CustomerState, fact: CustomerFact): boolean {
   const version = versionOf(fact.eventId, fact.at, customerRank(fact.deleted));
   let changed = false;
   if (fact.discount !== null) changed = upsertDiscount(state, fact.discount, version, null);
-  if (!isNewerThan(version, state.customerAt, customerRank(state.customerDeleted), state.customerTie)) return changed;
-  state.customerAt = version.at;
-  state.customerTie = version.tie;
+  if (!newerThanCustomer(state.words, version, customerRank)) return changed;
+  setCustomerVersion(state.words, {
+    at: version.at,
+    tie: version.tie,
+    delinquent: fact.delinquent,
+    deleted: fact.deleted,
+    addressCountry: fact.addressCountry,
+  });
   state.email = fact.email;
   state.name = fact.name;
-  state.currency = fact.currency;
-  state.delinquent = fact.delinquent;
-  state.addressCountry = fact.addressCountry;
-  state.customerDeleted = fact.deleted;
   return true;
 }
 
@@ -282,13 +254,38 @@ function applySubscription(state: CustomerState, fact: SubscriptionFact): boolea
 }
 
 function findOrInsertSubscription(state: CustomerState, id: string): SubscriptionHistory {
-  const subs = state.subscriptions;
-  const lo = subscriptionIndex(subs, id);
-  const found = subs[lo];
-  if (found !== undefined && found.id === id) return found;
-  const created: SubscriptionHistory = { id, words: EMPTY_NUMBERS, refs: [], truncated: false };
-  state.subscriptions = subs.slice(0, lo).concat([created], subs.slice(lo));
+  let before: SubscriptionHistory | null = null;
+  let at = state.firstSubscription;
+  while (at !== null && at.id < id) {
+    before = at;
+    at = at.next;
+  }
+  if (at !== null && at.id === id) return at;
+  const created: SubscriptionHistory = { id, words: EMPTY_NUMBERS, refs: [], next: at };
+  if (before === null) state.firstSubscription = created;
+  else before.next = created;
   return created;
+}
+
+/** The customer's subscription histories, ascending by id. */
+export function subscriptionsOf(state: CustomerState): SubscriptionHistory[] {
+  const histories: SubscriptionHistory[] = [];
+  for (let at = state.firstSubscription; at !== null; at = at.next) histories.push(at);
+  return histories;
+}
+
+/**
+ * `histories` (ascending by id) linked into a list, the first returned: how a decoded state's histories are held.
+ * Throws a RangeError when they are not in ascending id order.
+ */
+export function linkSubscriptions(histories: readonly SubscriptionHistory[]): SubscriptionHistory | null {
+  for (let i = 0; i < histories.length; i++) {
+    const history = histories[i] as SubscriptionHistory;
+    const next = histories[i + 1] ?? null;
+    if (next !== null && history.id >= next.id) throw new RangeError('subscriptions not in ascending id order');
+    history.next = next;
+  }
+  return histories[0] ?? null;
 }
 
 /**
@@ -318,7 +315,7 @@ function insertVersion(
   const nextCount = index + 1 + keptAfter;
   // Rebuilt at exact length: V8 leaves spare capacity after a splice, which adds up over a million histories.
   const next = new Array<number>(1 + nextCount * VERSION_STRIDE + bodyWords + (found >= 0 ? 0 : packed.length));
-  next[0] = nextCount;
+  next[0] = nextCount + (isTruncated(history) ? TRUNCATED_UNIT : 0);
   let to = 1;
   for (let i = 1; i < 1 + index * VERSION_STRIDE; i++) next[to++] = words[i] as number;
   next[to++] = at;
@@ -331,7 +328,6 @@ function insertVersion(
   history.words = next;
   if (nextCount > CUSTOMER_STATE_LIMITS.versionsPerSubscription) {
     keepNewestVersions(history, CUSTOMER_STATE_LIMITS.versionsPerSubscription);
-    history.truncated = true;
   }
   return true;
 }
@@ -340,7 +336,7 @@ function compareVersionWith(history: SubscriptionHistory, index: number, at: Epo
   return versionAt(history, index) - at || versionOrder(history, index) - order;
 }
 
-/** Drops all but the newest `limit` versions, and the bodies only they pointed at. */
+/** Drops all but the newest `limit` versions, and the bodies only they pointed at; the history is then truncated. */
 function keepNewestVersions(history: SubscriptionHistory, limit: number): void {
   const words = history.words;
   const count = versionCount(history);
@@ -359,7 +355,7 @@ function keepNewestVersions(history: SubscriptionHistory, limit: number): void {
     }
     versions.push(versionAt(history, index), versionWord(versionOrder(history, index), mapped));
   }
-  history.words = [limit].concat(versions, kept);
+  history.words = [limit + TRUNCATED_UNIT].concat(versions, kept);
 }
 
 /**
@@ -368,7 +364,7 @@ function keepNewestVersions(history: SubscriptionHistory, limit: number): void {
  */
 export function discountSharingIds(
   customerId: string,
-  subscriptions: readonly SubscriptionHistory[],
+  firstSubscription: SubscriptionHistory | null,
   discount: Discount,
 ): Discount {
   return {
@@ -382,7 +378,7 @@ export function discountSharingIds(
     start: discount.start,
     end: discount.end,
     customerId: sharedCustomerId(customerId, discount.customerId),
-    subscriptionId: sharedSubscriptionId(subscriptions, discount.subscriptionId),
+    subscriptionId: sharedSubscriptionId(firstSubscription, discount.subscriptionId),
     subscriptionItemId: discount.subscriptionItemId,
   };
 }
@@ -393,25 +389,10 @@ export function sharedCustomerId(customerId: string, id: string | null): string 
 }
 
 /** `id`, as the id string of the state's subscription history with that id, if there is one. */
-export function sharedSubscriptionId(subscriptions: readonly SubscriptionHistory[], id: string | null): string | null {
-  return id === null ? null : (findSubscription(subscriptions, id)?.id ?? id);
-}
-
-function findSubscription(subscriptions: readonly SubscriptionHistory[], id: string): SubscriptionHistory | undefined {
-  const found = subscriptions[subscriptionIndex(subscriptions, id)];
-  return found !== undefined && found.id === id ? found : undefined;
-}
-
-/** Where `id` is, or would be inserted, in subscriptions sorted by id. */
-function subscriptionIndex(subscriptions: readonly SubscriptionHistory[], id: string): number {
-  let lo = 0;
-  let hi = subscriptions.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((subscriptions[mid] as SubscriptionHistory).id < id) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+export function sharedSubscriptionId(firstSubscription: SubscriptionHistory | null, id: string | null): string | null {
+  if (id === null) return null;
+  for (let at = firstSubscription; at !== null; at = at.next) if (at.id === id) return at.id;
+  return id;
 }
 
 function upsertDiscount(
@@ -424,7 +405,7 @@ function upsertDiscount(
   const index = records.findIndex((record) => record.discount.id === incoming.id);
   const existing = index >= 0 ? records[index] : undefined;
   if (existing === undefined) {
-    const discount = discountSharingIds(state.customerId, state.subscriptions, incoming);
+    const discount = discountSharingIds(state.customerId, state.firstSubscription, incoming);
     const record = { at: version.at, rank: version.rank, tie: version.tie, discount, removedAt };
     state.discounts = appended(records, record, CUSTOMER_STATE_LIMITS.discounts, compareVersions);
     return true;
@@ -437,7 +418,7 @@ function upsertDiscount(
         at: version.at,
         rank: version.rank,
         tie: version.tie,
-        discount: discountSharingIds(state.customerId, state.subscriptions, incoming),
+        discount: discountSharingIds(state.customerId, state.firstSubscription, incoming),
         removedAt: mergedRemovedAt,
       }
     : {
@@ -469,64 +450,54 @@ function applyInvoice(_state: CustomerState, _fact: InvoiceFact): boolean {
 }
 
 function applyCharge(state: CustomerState, fact: ChargeFact): boolean {
-  if (fact.status === 'failed') {
-    const hash = fnv1a32(fact.chargeId);
-    if (state.failedCharges.includes(hash)) return false;
-    state.failedCharges = appended(state.failedCharges, hash, CUSTOMER_STATE_LIMITS.failedCharges);
-    return true;
-  }
+  if (fact.status === 'failed') return replaceWords(state, withFailedCharge(state.words, fnv1a32(fact.chargeId)));
   if (fact.status !== 'succeeded' || (fact.cardCountry === null && fact.billingCountry === null)) return false;
   const version = versionOf(fact.eventId, fact.at, CHARGE_RANK);
-  if (!isNewerThan(version, state.lastChargeAt, CHARGE_RANK, state.lastChargeTie)) return false;
-  state.lastChargeAt = version.at;
-  state.lastChargeTie = version.tie;
-  state.lastChargeCardCountry = fact.cardCountry;
-  state.lastChargeBillingCountry = fact.billingCountry;
+  if (!newerThanLastCharge(state.words, version, CHARGE_RANK)) return false;
+  setLastCharge(state.words, {
+    at: version.at,
+    tie: version.tie,
+    cardCountry: fact.cardCountry,
+    billingCountry: fact.billingCountry,
+  });
   return true;
 }
 
 function applyPaymentMethod(state: CustomerState, fact: PaymentMethodFact): boolean {
+  // A detachment is final for that payment method, like a subscription deletion (withPaymentMethod keeps it so).
   const version = versionOf(fact.eventId, fact.at, fact.detached ? RANK_DELETE : RANK_UPDATE);
-  const records = state.paymentMethods;
-  const idHash = fnv1a32(fact.paymentMethodId);
-  const index = records.findIndex((record) => record.idHash === idHash);
-  const existing = index >= 0 ? records[index] : undefined;
-  // A detachment is final for that payment method, like a subscription deletion.
-  if (existing !== undefined && (existing.detached || !isNewer(version, existing))) return false;
-  const record: PaymentMethodRecord = {
-    at: version.at,
-    rank: version.rank,
-    tie: version.tie,
-    idHash,
-    cardCountry: fact.cardCountry,
-    billingCountry: fact.billingCountry,
-    detached: fact.detached,
-  };
-  state.paymentMethods =
-    existing === undefined
-      ? appended(records, record, CUSTOMER_STATE_LIMITS.paymentMethods, compareVersions)
-      : replaced(records, index, record, compareVersions);
-  return true;
+  return replaceWords(
+    state,
+    withPaymentMethod(state.words, {
+      at: version.at,
+      rank: version.rank,
+      tie: version.tie,
+      idHash: fnv1a32(fact.paymentMethodId),
+      cardCountry: fact.cardCountry,
+      billingCountry: fact.billingCountry,
+      detached: fact.detached,
+    }),
+  );
 }
 
 function applyDispute(state: CustomerState, fact: DisputeFact): boolean {
   const version = versionOf(fact.eventId, fact.at, RANK_UPDATE);
-  const records = state.disputes;
-  const idHash = fnv1a32(fact.disputeId);
-  const index = records.findIndex((record) => record.idHash === idHash);
-  const existing = index >= 0 ? records[index] : undefined;
-  if (existing !== undefined && !isNewer(version, existing)) return false;
-  const record: DisputeRecord = {
-    at: version.at,
-    rank: version.rank,
-    tie: version.tie,
-    idHash,
-    status: fact.status,
-  };
-  state.disputes =
-    existing === undefined
-      ? appended(records, record, CUSTOMER_STATE_LIMITS.disputes, compareVersions)
-      : replaced(records, index, record);
+  return replaceWords(
+    state,
+    withDispute(state.words, {
+      at: version.at,
+      rank: version.rank,
+      tie: version.tie,
+      idHash: fnv1a32(fact.disputeId),
+      status: fact.status,
+    }),
+  );
+}
+
+/** Gives the state `next` when a record changed (true), else keeps its words (false). */
+function replaceWords(state: CustomerState, next: CustomerWords | null): boolean {
+  if (next === null) return false;
+  state.words = next;
   return true;
 }
 

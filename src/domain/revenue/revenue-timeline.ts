@@ -5,6 +5,7 @@ import type { EpochMs } from '../time.js';
 import { unpackBody } from './subscription-body.js';
 import {
   discountLookup,
+  isTruncated,
   bodiesStart,
   versionAt,
   versionBodyOffset,
@@ -12,6 +13,7 @@ import {
   versionIsDeletion,
   type CustomerState,
   type SubscriptionHistory,
+  subscriptionsOf,
 } from './customer-state.js';
 
 /** What the MRR rules say about one subscription snapshot at one instant (see src/domain/stripe). */
@@ -68,13 +70,14 @@ const NO_FLAGS: SubscriptionValue['flags'] = {
  */
 export function customerRevenue(state: CustomerState, context: RevenueContext, at: EpochMs): CustomerRevenue {
   const lookup = discountLookup(state);
-  const cursors: Cursor[] = state.subscriptions.map((history) => ({
+  const histories = subscriptionsOf(state);
+  const cursors: Cursor[] = histories.map((history) => ({
     history,
     decoded: new Map(),
     index: -1,
     value: null,
   }));
-  const baselineUntil = truncationBaseline(state.subscriptions);
+  const baselineUntil = truncationBaseline(histories);
 
   const movements: Record<MovementType, number> = { new: 0, expansion: 0, contraction: 0, churn: 0, reactivation: 0 };
   let lastMovement: CustomerRevenue['lastMovement'] = null;
@@ -175,7 +178,7 @@ function nextStep(cursors: readonly Cursor[], after: EpochMs, until: EpochMs): E
 function truncationBaseline(histories: readonly SubscriptionHistory[]): EpochMs {
   let baseline = Number.NEGATIVE_INFINITY;
   for (const history of histories) {
-    if (history.truncated && versionCount(history) > 0 && versionAt(history, 0) > baseline) {
+    if (isTruncated(history) && versionCount(history) > 0 && versionAt(history, 0) > baseline) {
       baseline = versionAt(history, 0);
     }
   }

@@ -1,18 +1,30 @@
-import { internCode } from '../codes.js';
-import { EMPTY } from '../revenue/exact-arrays.js';
+import { internCode, isCountryCode } from '../codes.js';
 import {
   CHARGE_RANK,
   customerRank,
-  hasCustomerObject,
-  hasLastCharge,
+  linkSubscriptions,
   sharedCustomerId,
   sharedSubscriptionId,
+  subscriptionsOf,
   type CustomerState,
   type DiscountRecord,
-  type DisputeRecord,
-  type PaymentMethodRecord,
   type SubscriptionHistory,
 } from '../revenue/customer-state.js';
+import {
+  CUSTOMER_RECORD_LIMITS,
+  customerVersionOf,
+  customerWordsOf,
+  disputesOf,
+  failedChargesOf,
+  lastChargeOf,
+  lastEventAtOf,
+  paymentMethodsOf,
+  type CustomerVersion,
+  type DisputeRecord,
+  type LastCharge,
+  type PaymentMethodRecord,
+} from '../revenue/customer-words.js';
+import { EMPTY } from '../revenue/exact-arrays.js';
 import type { CouponDuration, Discount, DisputeStatus } from '../stripe/model.js';
 import type { ByteReader } from './byte-reader.js';
 import type { ByteWriter } from './byte-writer.js';
@@ -49,39 +61,45 @@ interface Versioned {
 }
 
 export function writeCustomerState(writer: ByteWriter, state: CustomerState): void {
+  const words = state.words;
+  const customer = customerVersionOf(words);
+  const lastCharge = lastChargeOf(words);
   writer.string(state.customerId);
-  writer.time(state.lastEventAt);
-  const customer = hasCustomerObject(state);
-  const lastCharge = hasLastCharge(state);
-  writer.uint((customer ? HAS_CUSTOMER : 0) + (lastCharge ? HAS_LAST_CHARGE : 0));
-  if (customer) {
-    const version = { at: state.customerAt, rank: customerRank(state.customerDeleted), tie: state.customerTie };
-    writeVersioned(writer, version, (state.delinquent ? 1 : 0) + (state.customerDeleted ? 2 : 0), 'customer');
+  writer.time(lastEventAtOf(words));
+  writer.uint((customer !== null ? HAS_CUSTOMER : 0) + (lastCharge !== null ? HAS_LAST_CHARGE : 0));
+  if (customer !== null) {
+    const version = { at: customer.at, rank: customerRank(customer.deleted), tie: customer.tie };
+    writeVersioned(writer, version, (customer.delinquent ? 1 : 0) + (customer.deleted ? 2 : 0), 'customer');
     writer.string(state.email);
     writer.string(state.name);
-    writer.string(state.currency);
-    writer.string(state.addressCountry);
+    // The customer's default currency: no longer kept (nothing derived reads it); the field stays in format 1.
+    writer.string(null);
+    writer.string(customer.addressCountry);
   }
-  writer.uint(state.subscriptions.length);
-  for (const history of state.subscriptions) writeSubscriptionHistory(writer, history);
+  const subscriptions = subscriptionsOf(state);
+  writer.uint(subscriptions.length);
+  for (const history of subscriptions) writeSubscriptionHistory(writer, history);
   writer.uint(state.discounts.length);
   for (const record of state.discounts) writeDiscountRecord(writer, record);
-  writer.uint(state.paymentMethods.length);
-  for (const method of state.paymentMethods) {
+  const paymentMethods = paymentMethodsOf(words);
+  writer.uint(paymentMethods.length);
+  for (const method of paymentMethods) {
     writeVersioned(writer, method, method.detached ? 1 : 0, 'paymentMethod');
     writeHash(writer, method.idHash, 'paymentMethod.idHash');
     writer.string(method.cardCountry);
     writer.string(method.billingCountry);
   }
-  if (lastCharge) {
-    writeVersioned(writer, { at: state.lastChargeAt, rank: CHARGE_RANK, tie: state.lastChargeTie }, 0, 'lastCharge');
-    writer.string(state.lastChargeCardCountry);
-    writer.string(state.lastChargeBillingCountry);
+  if (lastCharge !== null) {
+    writeVersioned(writer, { at: lastCharge.at, rank: CHARGE_RANK, tie: lastCharge.tie }, 0, 'lastCharge');
+    writer.string(lastCharge.cardCountry);
+    writer.string(lastCharge.billingCountry);
   }
-  writer.uint(state.failedCharges.length);
-  for (const hash of state.failedCharges) writeHash(writer, hash, 'failedCharges');
-  writer.uint(state.disputes.length);
-  for (const dispute of state.disputes) {
+  const failedCharges = failedChargesOf(words);
+  writer.uint(failedCharges.length);
+  for (const hash of failedCharges) writeHash(writer, hash, 'failedCharges');
+  const disputes = disputesOf(words);
+  writer.uint(disputes.length);
+  for (const dispute of disputes) {
     writeVersioned(writer, dispute, codeOf(DISPUTE_STATUS_CODES, dispute.status, 'dispute.status'), 'dispute');
     writeHash(writer, dispute.idHash, 'dispute.idHash');
   }
@@ -92,27 +110,22 @@ export function readCustomerState(reader: ByteReader): CustomerState {
   const customerId = reader.requiredString('customerId');
   const lastEventAt = reader.requiredTime('lastEventAt');
   const presence = reader.boundedUint('presence', HAS_CUSTOMER + HAS_LAST_CHARGE);
-  let customerAt = Number.NEGATIVE_INFINITY;
-  let customerTie = 0;
+  let customer: CustomerVersion | null = null;
   let email: string | null = null;
   let name: string | null = null;
-  let currency: string | null = null;
-  let delinquent = false;
-  let addressCountry: string | null = null;
-  let customerDeleted = false;
   if ((presence & HAS_CUSTOMER) !== 0) {
     const flagsAt = reader.offset;
     const flags = readFlags(reader, 'customer', 3);
-    customerAt = reader.requiredTime('customer.at');
-    customerTie = reader.int32('customer.tie');
+    const at = reader.requiredTime('customer.at');
+    const tie = reader.int32('customer.tie');
     email = reader.string('customer.email');
     name = reader.string('customer.name');
-    currency = internedOrNull(reader.string('customer.currency'));
-    delinquent = (flags & (1 * RANK_BITS)) !== 0;
-    addressCountry = internedOrNull(reader.string('customer.addressCountry'));
-    customerDeleted = (flags & (2 * RANK_BITS)) !== 0;
+    reader.string('customer.currency');
+    const addressCountry = storedCountry(reader.string('customer.addressCountry'));
+    const deleted = (flags & (2 * RANK_BITS)) !== 0;
+    customer = { at, tie, delinquent: (flags & (1 * RANK_BITS)) !== 0, deleted, addressCountry };
     // The reducer ranks a customer version by whether it deleted the customer; a record saying otherwise is not its.
-    if (flags % RANK_BITS !== customerRank(customerDeleted)) {
+    if (flags % RANK_BITS !== customerRank(deleted)) {
       reader.fail('malformed', 'customer.rank', 'rank does not match the deleted flag', flagsAt);
     }
   }
@@ -122,45 +135,40 @@ export function readCustomerState(reader: ByteReader): CustomerState {
       reader.fail('malformed', 'subscriptions', 'subscriptions not in ascending id order');
     }
   }
-  const discounts = readList(reader, 'discounts', 12, (r) => readDiscountRecord(r, customerId, subscriptions));
-  const paymentMethods = readList(reader, 'paymentMethods', 10, readPaymentMethod);
-  let lastChargeAt = Number.NEGATIVE_INFINITY;
-  let lastChargeTie = 0;
-  let lastChargeCardCountry: string | null = null;
-  let lastChargeBillingCountry: string | null = null;
+  const firstSubscription = linkSubscriptions(subscriptions);
+  const discounts = readList(reader, 'discounts', 12, (r) => readDiscountRecord(r, customerId, firstSubscription));
+  const paymentMethods = readBoundedList(
+    reader,
+    'paymentMethods',
+    10,
+    CUSTOMER_RECORD_LIMITS.paymentMethods,
+    readPaymentMethod,
+  );
+  let lastCharge: LastCharge | null = null;
   if ((presence & HAS_LAST_CHARGE) !== 0) {
     const flagsAt = reader.offset;
     if (readFlags(reader, 'lastCharge', 0) !== CHARGE_RANK) {
       reader.fail('malformed', 'lastCharge.rank', 'not the rank of a charge', flagsAt);
     }
-    lastChargeAt = reader.requiredTime('lastCharge.at');
-    lastChargeTie = reader.int32('lastCharge.tie');
-    lastChargeCardCountry = internedOrNull(reader.string('lastCharge.cardCountry'));
-    lastChargeBillingCountry = internedOrNull(reader.string('lastCharge.billingCountry'));
+    lastCharge = {
+      at: reader.requiredTime('lastCharge.at'),
+      tie: reader.int32('lastCharge.tie'),
+      cardCountry: storedCountry(reader.string('lastCharge.cardCountry')),
+      billingCountry: storedCountry(reader.string('lastCharge.billingCountry')),
+    };
   }
-  const failedCharges = readList(reader, 'failedCharges', 4, (r) => r.int32('failedCharges'));
-  const disputes = readList(reader, 'disputes', 7, readDispute);
+  const failedCharges = readBoundedList(reader, 'failedCharges', 4, CUSTOMER_RECORD_LIMITS.failedCharges, (r) =>
+    r.int32('failedCharges'),
+  );
+  const disputes = readBoundedList(reader, 'disputes', 7, CUSTOMER_RECORD_LIMITS.disputes, readDispute);
   return {
     kind: 'customer',
     customerId,
-    lastEventAt,
-    customerAt,
-    customerTie,
     email,
     name,
-    currency,
-    delinquent,
-    addressCountry,
-    customerDeleted,
-    subscriptions,
+    firstSubscription,
     discounts,
-    paymentMethods,
-    lastChargeAt,
-    lastChargeTie,
-    lastChargeCardCountry,
-    lastChargeBillingCountry,
-    failedCharges,
-    disputes,
+    words: customerWordsOf({ lastEventAt, customer, lastCharge, paymentMethods, failedCharges, disputes }),
   };
 }
 
@@ -215,7 +223,7 @@ function writeDiscountRecord(writer: ByteWriter, record: DiscountRecord): void {
 function readDiscountRecord(
   reader: ByteReader,
   customerId: string,
-  subscriptions: readonly SubscriptionHistory[],
+  firstSubscription: SubscriptionHistory | null,
 ): DiscountRecord {
   const flags = readFlags(reader, 'discount', DURATIONS.length - 1);
   const at = reader.requiredTime('discount.at');
@@ -232,7 +240,7 @@ function readDiscountRecord(
     start: reader.requiredTime('discount.start'),
     end: reader.time('discount.end'),
     customerId: sharedCustomerId(customerId, reader.string('discount.customerId')),
-    subscriptionId: sharedSubscriptionId(subscriptions, reader.string('discount.subscriptionId')),
+    subscriptionId: sharedSubscriptionId(firstSubscription, reader.string('discount.subscriptionId')),
     subscriptionItemId: reader.string('discount.subscriptionItemId'),
   };
   return { at, rank: flags % RANK_BITS, tie, discount, removedAt };
@@ -247,8 +255,8 @@ function readPaymentMethod(reader: ByteReader): PaymentMethodRecord {
     rank: flags % RANK_BITS,
     tie,
     idHash: reader.int32('paymentMethod.idHash'),
-    cardCountry: internedOrNull(reader.string('paymentMethod.cardCountry')),
-    billingCountry: internedOrNull(reader.string('paymentMethod.billingCountry')),
+    cardCountry: storedCountry(reader.string('paymentMethod.cardCountry')),
+    billingCountry: storedCountry(reader.string('paymentMethod.billingCountry')),
     detached: flags >= RANK_BITS,
   };
 }
@@ -283,6 +291,29 @@ function readList<T>(
 /** Currency and country codes are shared instances in live state (codes.ts); so they are after a decode. */
 function internedOrNull(code: string | null): string | null {
   return code === null ? null : internCode(code);
+}
+
+/**
+ * A country as state now holds it: a two-letter code, shared. A state written before the parsers let only those
+ * through may hold another value; it reads as no country, as the parsers would now read it.
+ */
+function storedCountry(code: string | null): string | null {
+  return code === null || !isCountryCode(code) ? null : internCode(code);
+}
+
+/** A list of at most `limit` entries (what the reducer keeps); more is a malformed record. */
+function readBoundedList<T>(
+  reader: ByteReader,
+  field: string,
+  minBytes: number,
+  limit: number,
+  readItem: (r: ByteReader) => T,
+): readonly T[] {
+  const at = reader.offset;
+  const items = readList(reader, field, minBytes, readItem);
+  if (items.length > limit)
+    reader.fail('malformed', field, `${String(items.length)} entries, over the ${String(limit)} kept`, at);
+  return items;
 }
 
 function codeOf<K extends string>(codes: Readonly<Record<K, number>>, value: K, field: string): number {

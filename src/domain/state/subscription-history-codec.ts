@@ -2,8 +2,10 @@ import { internCode } from '../codes.js';
 import { EMPTY } from '../revenue/exact-arrays.js';
 import {
   MAX_BODY_OFFSET,
+  TRUNCATED_UNIT,
   VERSION_STRIDE,
   bodiesStart,
+  isTruncated,
   versionAt,
   versionBodyOffset,
   versionCount,
@@ -48,7 +50,7 @@ export function writeSubscriptionHistory(writer: ByteWriter, history: Subscripti
     throw new EntityStateEncodeError('subscription.versions', `${String(count)} versions in ${words.length} words`);
   }
   writer.string(history.id);
-  writer.uint(count * 2 + (history.truncated ? 1 : 0));
+  writer.uint(count * 2 + (isTruncated(history) ? 1 : 0));
   writer.uint(refs.length);
   for (const ref of refs) writeRef(writer, ref);
   const offsets = words.length === 0 ? [] : bodyOffsets(words, start);
@@ -80,8 +82,13 @@ export function readSubscriptionHistory(reader: ByteReader): SubscriptionHistory
   const id = reader.requiredString('subscription.id');
   const shape = reader.uint('subscription.versions');
   const versionCount = Math.floor(shape / 2);
+  const truncated = shape % 2 === 1;
   if (versionCount * 6 > reader.remaining)
     reader.fail('malformed', 'subscription.versions', 'more versions than bytes');
+  // The reducer truncates a history to its newest versions, never to none.
+  if (truncated && versionCount === 0) reader.fail('malformed', 'subscription.versions', 'truncated to no version');
+  if (versionCount >= TRUNCATED_UNIT)
+    reader.fail('malformed', 'subscription.versions', 'more versions than a history keeps');
   const refCount = reader.count('subscription.refs', 2);
   const refs = new Array<unknown>(refCount);
   const refKinds = new Uint8Array(refCount);
@@ -102,7 +109,7 @@ export function readSubscriptionHistory(reader: ByteReader): SubscriptionHistory
     readBody(reader, refs, refKinds, words);
   }
   const versions = new Array<number>(1 + versionCount * VERSION_STRIDE);
-  versions[0] = versionCount;
+  versions[0] = versionCount + (truncated ? TRUNCATED_UNIT : 0);
   for (let i = 0; i < versionCount; i++) {
     const at = reader.requiredTime('subscription.version.at');
     const pointerAt = reader.offset;
@@ -129,7 +136,7 @@ export function readSubscriptionHistory(reader: ByteReader): SubscriptionHistory
     versions[offset + 1] = versionWord(order, bodyOffset);
   }
   const history = versionCount === 0 && words.length === 0 ? EMPTY : versions.concat(words);
-  return { id, words: history, refs, truncated: shape % 2 === 1 };
+  return { id, words: history, refs, next: null };
 }
 
 function writeRef(writer: ByteWriter, ref: unknown): void {

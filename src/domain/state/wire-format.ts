@@ -20,7 +20,8 @@
  *   json     tag byte: 0 null, 1 false, 2 true, 3 number, 4 string, 5 array (uint count, items),
  *            6 object (uint count, then string key + json value), ≥ 7: the integer tag − 7
  *
- * Customer: string customerId, time lastEventAt, uint presence (1 customer, 2 lastCharge), [customer record],
+ * Customer: string customerId, time lastEventAt, uint presence (1 customer, 2 lastCharge), [customer record: the
+ * versioned record's fields, then strings email, name, currency (always null now: not kept), address country],
  * uint count + subscription histories, uint count + discount records, uint count + payment methods, [last charge],
  * uint count + int32 failed-charge hashes, uint count + disputes. A versioned record starts with uint flags
  * (rank in the low 2 bits, booleans and enum codes above), time at, int32 tie. A subscription history: string id,

@@ -160,17 +160,20 @@ export interface PaymentMethodFact extends FactBase {
   readonly detached: boolean;
 }
 
-export type DisputeStatus =
-  | 'needs_response'
-  | 'under_review'
-  | 'won'
-  | 'lost'
-  | 'warning_needs_response'
-  | 'warning_under_review'
-  | 'warning_closed'
-  | 'prevented'
-  | 'appeal_needs_response'
-  | 'appeal_under_review';
+export const DISPUTE_STATUSES = [
+  'needs_response',
+  'under_review',
+  'won',
+  'lost',
+  'warning_needs_response',
+  'warning_under_review',
+  'warning_closed',
+  'prevented',
+  'appeal_needs_response',
+  'appeal_under_review',
+] as const;
+
+export type DisputeStatus = (typeof DISPUTE_STATUSES)[number];
 
 export interface DisputeFact extends FactBase {
   readonly kind: 'dispute';

@@ -6,7 +6,7 @@ import type { DomainInput } from '../../../src/domain/pipeline/domain-input.js';
 import { EntityStates } from '../../../src/domain/pipeline/entity-states.js';
 import { createPipeline } from '../../../src/domain/pipeline/pipeline.js';
 import { parsePipelineConfig } from '../../../src/domain/pipeline/pipeline-config.js';
-import { versionCount } from '../../../src/domain/revenue/customer-state.js';
+import { subscriptionsOf, versionCount } from '../../../src/domain/revenue/customer-state.js';
 import { decodeRawInput } from '../../../src/sources/raw-input.js';
 
 setFlagsFromString('--expose-gc');
@@ -35,7 +35,7 @@ function retainedBytesPerCustomer(): { bytes: number; versions: number } {
   inputs.length = 0;
   let versions = 0;
   for (const state of states.customers.values())
-    for (const history of state.subscriptions) versions += versionCount(history);
+    for (const history of subscriptionsOf(state)) versions += versionCount(history);
   const count = states.customers.size;
   gc();
   gc();
@@ -47,10 +47,11 @@ function retainedBytesPerCustomer(): { bytes: number; versions: number } {
 }
 
 describe('per-customer state size', () => {
-  it('stays under 1.4 KB in the benchmark’s six-month mix', () => {
+  it('stays under 1.1 KB in the benchmark’s six-month mix', () => {
     const { bytes, versions } = retainedBytesPerCustomer();
     // A few subscription versions each: a history worth measuring.
     expect(versions).toBeGreaterThan(2);
-    expect(bytes).toBeLessThan(1_400);
+    // ~960–1010 B measured here (the heap delta moves by a few dozen bytes between runs); the bench holds the goal.
+    expect(bytes).toBeLessThan(1_100);
   });
 });

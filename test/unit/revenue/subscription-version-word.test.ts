@@ -12,7 +12,7 @@ import {
 const RANK_UNIT = 2 ** 32;
 
 function historyOf(at: number, order: number, body: number): SubscriptionHistory {
-  return { id: 'sub_1', words: [1, at, versionWord(order, body)], refs: [], truncated: false };
+  return { id: 'sub_1', words: [1, at, versionWord(order, body)], refs: [], next: null };
 }
 
 describe('a subscription version packed in two words', () => {
