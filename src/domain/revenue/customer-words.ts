@@ -1,4 +1,3 @@
-import { isCountryCode } from '../codes.js';
 import { DISPUTE_STATUSES, type DisputeStatus } from '../stripe/model.js';
 import type { EpochMs } from '../time.js';
 
@@ -330,8 +329,13 @@ export function customerWordsOf(numbers: CustomerNumbers): CustomerWords {
  */
 export function countryNumber(code: string | null): number {
   if (code === null) return 0;
-  if (!isCountryCode(code)) throw new RangeError(`not a two-letter country code: ${JSON.stringify(code)}`);
-  return 1 + (code.charCodeAt(0) - LETTER_A) * LETTERS + (code.charCodeAt(1) - LETTER_A);
+  // Arithmetic, not isCountryCode's pattern: this runs for every charge and payment method applied.
+  const first = code.charCodeAt(0) - LETTER_A;
+  const second = code.charCodeAt(1) - LETTER_A;
+  if (code.length !== 2 || !(first >= 0 && first < LETTERS && second >= 0 && second < LETTERS)) {
+    throw new RangeError(`not a two-letter country code: ${JSON.stringify(code)}`);
+  }
+  return 1 + first * LETTERS + second;
 }
 
 function countryOfNumber(value: number): string | null {
