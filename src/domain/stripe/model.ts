@@ -169,6 +169,7 @@ export const DISPUTE_STATUSES = [
   'warning_under_review',
   'warning_closed',
   'prevented',
+  // Stripe's dispute appeals (the stripe-node 23 typings list them; our reference summary did not).
   'appeal_needs_response',
   'appeal_under_review',
 ] as const;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SUBSCRIPTION_STATUSES } from '../../domain/stripe/model.js';
+import { DISPUTE_STATUSES, SUBSCRIPTION_STATUSES } from '../../domain/stripe/model.js';
 
 /*
  * The Stripe fields we read, across API versions (pre-basil, basil 2025-03-31, clover 2025-09-30 and later).
@@ -201,19 +201,7 @@ export const disputeSchema = z.looseObject({
   id: z.string().min(1),
   /** The charge id, or the expanded charge (only its customer is read from it). */
   charge: z.union([z.string().min(1), z.looseObject({ id: z.string().min(1), customer: expandable.nullish() })]),
-  status: z.enum([
-    'needs_response',
-    'under_review',
-    'won',
-    'lost',
-    'warning_needs_response',
-    'warning_under_review',
-    'warning_closed',
-    'prevented',
-    // Stripe's dispute appeals (the stripe-node 23 typings list them; our reference summary did not).
-    'appeal_needs_response',
-    'appeal_under_review',
-  ]),
+  status: z.enum(DISPUTE_STATUSES),
   amount: z.number().int(),
   currency,
 });
