@@ -24,6 +24,11 @@ import type { EpochMs } from '../time.js';
  */
 export type CustomerWords = number[];
 
+/**
+ * Version order key: event time, then rank (a deletion sorts after any update of the same second), then event-id
+ * hash. Records are built as plain literals, never with object spread: V8 gives spread copies a slow, far larger
+ * shape (measured: ~600 bytes more per record), which matters at a million customers.
+ */
 export interface Versioned {
   readonly at: EpochMs;
   readonly rank: number;
