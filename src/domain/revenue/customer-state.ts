@@ -28,7 +28,7 @@ import {
   type CustomerWords,
   type Versioned,
 } from './customer-words.js';
-import { bodyLength, findBody, packBody } from './subscription-body.js';
+import { findBody, packBody, unpackBody, type RefTable } from './subscription-body.js';
 
 const EMPTY_NUMBERS: readonly number[] = EMPTY;
 
@@ -320,9 +320,9 @@ function insertVersion(
   for (let i = start; i < words.length; i++) next[to++] = words[i] as number;
   if (found < 0) for (const word of packed) next[to++] = word;
   history.words = next;
-  if (nextCount > CUSTOMER_STATE_LIMITS.versionsPerSubscription) {
-    keepNewestVersions(history, CUSTOMER_STATE_LIMITS.versionsPerSubscription);
-  }
+  const overLimit = nextCount - CUSTOMER_STATE_LIMITS.versionsPerSubscription;
+  if (overLimit > 0) canonicalize(history, overLimit, true);
+  else if (index < count) canonicalize(history, 0, isTruncated(history));
   return true;
 }
 
@@ -330,26 +330,37 @@ function compareVersionWith(history: SubscriptionHistory, index: number, at: Epo
   return versionAt(history, index) - at || versionOrder(history, index) - order;
 }
 
-/** Drops all but the newest `limit` versions, and the bodies only they pointed at; the history is then truncated. */
-function keepNewestVersions(history: SubscriptionHistory, limit: number): void {
+/**
+ * Rewrites the history from its version `from` on in its canonical layout: bodies in the order their first version
+ * refers to them, refs in the order those bodies first use them, nothing that no kept version refers to. A history
+ * built from versions in event order is canonical already (bodies and refs are appended as first seen); after a
+ * version inserted before newer ones, a deletion that dropped later versions or a truncation (the versions before
+ * `from` dropped), it would not be, and the same events in another order would leave another layout: the same MRR,
+ * other bytes in the changelog.
+ */
+function canonicalize(history: SubscriptionHistory, from: number, truncated: boolean): void {
   const words = history.words;
   const count = versionCount(history);
   const start = bodiesStart(history);
+  const table: RefTable = { refs: [] };
   const remap = new Map<number, number>();
-  const kept: number[] = [];
   const versions: number[] = [];
-  for (let index = count - limit; index < count; index++) {
+  const bodies: number[] = [];
+  for (let index = from; index < count; index++) {
     const old = versionBodyOffset(history, index);
     let mapped = remap.get(old);
     if (mapped === undefined) {
-      mapped = kept.length;
+      mapped = bodies.length;
       remap.set(old, mapped);
-      const end = start + old + bodyLength(words[start + old] as number);
-      for (let i = start + old; i < end; i++) kept.push(words[i] as number);
+      // Packing ignores the snapshot's customer id: no need to know it here.
+      for (const word of packBody(table, unpackBody(words, start + old, history.refs, history.id, ''))) {
+        bodies.push(word);
+      }
     }
     versions.push(versionAt(history, index), versionWord(versionOrder(history, index), mapped));
   }
-  history.words = [limit + TRUNCATED_UNIT].concat(versions, kept);
+  history.words = [count - from + (truncated ? TRUNCATED_UNIT : 0)].concat(versions, bodies);
+  history.refs = table.refs;
 }
 
 /**
@@ -422,7 +433,7 @@ function upsertDiscount(
         discount: existing.discount,
         removedAt: mergedRemovedAt,
       };
-  state.discounts = replaced(records, index, record);
+  state.discounts = replaced(records, index, record, compareVersions);
   return true;
 }
 

@@ -2,9 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateTraffic } from '../../../src/demo/traffic-generator.js';
 import type { DomainInput } from '../../../src/domain/pipeline/domain-input.js';
+import { EntityStates } from '../../../src/domain/pipeline/entity-states.js';
 import { runOffline } from '../../../src/domain/pipeline/offline-run.js';
 import { createPipeline } from '../../../src/domain/pipeline/pipeline.js';
 import { parsePipelineConfig } from '../../../src/domain/pipeline/pipeline-config.js';
+import { encodeEntityState } from '../../../src/domain/state/index.js';
 import { decodeRawInput } from '../../../src/sources/raw-input.js';
 
 const pipeline = createPipeline(parsePipelineConfig({ fx_rates: { eur: 1.08, jpy: 0.0067 } }));
@@ -53,6 +55,31 @@ describe('determinism of the domain core', () => {
           expect(result.profiles).toEqual(expected.profiles);
           expect(result.summaries).toEqual(expected.summaries);
           expect(result.personas).toEqual(expected.personas);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('any delivery order and any duplication give byte-identical customer states (what the changelog carries)', () => {
+    const encodedCustomers = (delivered: readonly DomainInput[]) => {
+      const states = new EntityStates(pipeline);
+      for (const input of delivered) states.apply(input);
+      return new Map(
+        [...states.customers].map(([key, state]) => [
+          key,
+          Buffer.from(encodeEntityState(state, pipeline)).toString('hex'),
+        ]),
+      );
+    };
+    const expectedStates = encodedCustomers(inputs);
+    expect(expectedStates.size).toBe(12);
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: inputs.length, maxLength: inputs.length }),
+        fc.array(fc.nat({ max: inputs.length - 1 }), { maxLength: 60 }),
+        (sortKeys, duplicates) => {
+          expect(encodedCustomers(deliver(inputs, sortKeys, duplicates))).toEqual(expectedStates);
         },
       ),
       { numRuns: 30 },

@@ -354,6 +354,33 @@ describe('customer state codec', () => {
     expect(bytes.length).toBe(260);
   });
 
+  it('the same discounts and subscription versions in any order encode to the same bytes', () => {
+    const first = discount({ id: 'di_first', percentOff: 10, duration: 'forever' });
+    const second = discount({ id: 'di_second', percentOff: 20, duration: 'forever' });
+    const version = (at: number, status: 'active' | 'past_due', quantity: number): StripeFact => ({
+      kind: 'subscription',
+      ...base(at),
+      subscription: subscription([item('si_order', seats, quantity)], {
+        id: 'sub_order',
+        customerId: CUSTOMER,
+        status,
+      }),
+      deleted: false,
+      discounts: [],
+    });
+    const ordered: StripeFact[] = [
+      { kind: 'discount', ...base(T0 + DAY), discount: first, deleted: false },
+      { kind: 'discount', ...base(T0 + 2 * DAY), discount: second, deleted: false },
+      { kind: 'discount', ...base(T0 + 3 * DAY), discount: { ...first, percentOff: 15 }, deleted: false },
+      version(T0 + DAY, 'active', 3),
+      version(T0 + 2 * DAY, 'past_due', 3),
+      version(T0 + 3 * DAY, 'active', 5),
+    ];
+    const orders = [ordered, [...ordered].reverse(), [2, 5, 0, 4, 1, 3].map((i) => ordered[i] as StripeFact)];
+    const encoded = orders.map((order) => Buffer.from(encodeEntityState(liveState(order), pipeline)).toString('hex'));
+    expect(new Set(encoded).size).toBe(1);
+  });
+
   it('refuses a state that breaks the reducer’s invariants instead of writing another one', () => {
     const state = liveState(facts);
     // A failed charge's id hash that is not a 32-bit integer (the first failed-charge word, after the payment methods).
