@@ -18,7 +18,8 @@ import type { EpochMs } from '../time.js';
  *   [7] record counts: payment methods + 64 × failed charges + 4096 × disputes
  *   then the payment methods, ascending by version, RECORD_WORDS each: event time, order, id hash, countryPair +
  *     2²⁰ × detached
- *   then the failed charges' id hashes, oldest first
+ *   then the failed charges' id hashes, ascending (beyond the limit the largest are dropped: which are kept does not
+ *     depend on arrival order, and a charge delivered again once dropped changes nothing)
  *   then the disputes, ascending by version, RECORD_WORDS each: event time, order, id hash, status index
  * A record's order is rank × 2³² + (event-id hash + 2³¹): ascending as (rank, hash) are, and exact.
  */
@@ -283,7 +284,7 @@ export function withPaymentMethod(words: readonly number[], method: PaymentMetho
   return withSection(words, PAYMENT_METHODS, existing, record, CUSTOMER_RECORD_LIMITS.paymentMethods);
 }
 
-/** Adds a failed charge's id hash (the oldest dropped beyond the limit); null when it is already held. */
+/** Adds a failed charge's id hash; null when it is already held, or is the one dropped at the limit. */
 export function withFailedCharge(words: readonly number[], idHash: number): CustomerWords | null {
   if (hasFailedCharge(words, idHash)) return null;
   return withSection(words, FAILED_CHARGES, -1, [idHash], CUSTOMER_RECORD_LIMITS.failedCharges);
@@ -320,7 +321,7 @@ export function customerWordsOf(numbers: CustomerNumbers): CustomerWords {
     const code = countryPair(method.cardCountry, method.billingCountry) + (method.detached ? DETACHED_UNIT : 0);
     words.push(method.at, orderOf(method), method.idHash, code);
   }
-  for (const hash of failedCharges) words.push(hash);
+  for (const hash of [...failedCharges].sort(ascending)) words.push(hash);
   for (const dispute of disputes) {
     words.push(dispute.at, orderOf(dispute), dispute.idHash, disputeStatusIndex(dispute.status));
   }
@@ -389,7 +390,8 @@ function disputesStart(words: readonly number[]): number {
 
 /**
  * The words with `record` put in a section: replacing its record `replace` (≥ 0), else added; versioned sections
- * are kept ascending by (event time, order); the oldest are dropped beyond `limit`.
+ * are kept ascending by (event time, order), the oldest dropped beyond `limit`; failed charges ascending by hash,
+ * the largest dropped. Null when `record` itself is the one dropped: nothing changes.
  */
 function withSection(
   words: readonly number[],
@@ -397,7 +399,7 @@ function withSection(
   replace: number,
   record: readonly number[],
   limit: number,
-): CustomerWords {
+): CustomerWords | null {
   const counts = [paymentMethodCount(words), failedChargeCount(words), disputeCount(words)];
   const sizes = [RECORD_WORDS, 1, RECORD_WORDS];
   const starts = [HEADER_WORDS, failedStart(words), disputesStart(words)];
@@ -408,9 +410,13 @@ function withSection(
   for (let i = 0; i < count; i++) {
     if (i !== replace) records.push(words.slice(start + i * size, start + (i + 1) * size));
   }
-  records.push(record.slice());
-  if (section !== FAILED_CHARGES) records.sort(compareRecords);
-  const kept = records.length > limit ? records.slice(records.length - limit) : records;
+  const added = record.slice();
+  records.push(added);
+  const byHash = section === FAILED_CHARGES;
+  records.sort(byHash ? (a, b) => ascending(a[0] as number, b[0] as number) : compareRecords);
+  const over = records.length - limit;
+  const kept = over <= 0 ? records : byHash ? records.slice(0, limit) : records.slice(over);
+  if (!kept.includes(added)) return null;
   counts[section] = kept.length;
   const next = new Array<number>(words.length + (kept.length - count) * size);
   for (let i = 0; i < HEADER_WORDS; i++) next[i] = words[i] as number;
@@ -426,6 +432,10 @@ function withSection(
     for (let i = from; i < end; i++) next[to++] = words[i] as number;
   }
   return next;
+}
+
+function ascending(a: number, b: number): number {
+  return a - b;
 }
 
 function compareRecords(a: readonly number[], b: readonly number[]): number {

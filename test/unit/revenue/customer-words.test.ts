@@ -156,6 +156,22 @@ describe('customer words', () => {
     expect(customerLastEventAt(again)).toBe(T0);
   });
 
+  it('at the limits, any order keeps the same records, and one delivered again once dropped changes nothing', () => {
+    const facts: StripeFact[] = [];
+    for (let i = 0; i < CUSTOMER_STATE_LIMITS.failedCharges + 6; i++)
+      facts.push(failedCharge(`ch_${String(i)}`, T0 + i));
+    for (let i = 0; i < CUSTOMER_STATE_LIMITS.paymentMethods + 2; i++) {
+      facts.push(paymentMethod(`pm_${String(i)}`, T0 + i * DAY, 'SE'));
+    }
+    for (let i = 0; i < CUSTOMER_STATE_LIMITS.disputes + 3; i++) facts.push(dispute(`dp_${String(i)}`, T0 + i, 'lost'));
+    const forward = stateAfter(facts);
+    const backward = stateAfter([...facts].reverse());
+    expect(backward.words).toEqual(forward.words);
+    expect(failedChargesOf(forward.words)).toHaveLength(CUSTOMER_STATE_LIMITS.failedCharges);
+    for (const fact of facts) expect(applyStripeFact(forward, fact)).toBe(false);
+    expect(forward.words).toEqual(backward.words);
+  });
+
   it('built from values, give the same values back; refuse lists over the limits', () => {
     const numbers: CustomerNumbers = {
       lastEventAt: T0 + 9 * DAY,
@@ -165,7 +181,7 @@ describe('customer words', () => {
         { at: T0, rank: 1, tie: 7, idHash: -5, cardCountry: null, billingCountry: 'BR', detached: false },
         { at: T0 + DAY, rank: 2, tie: -7, idHash: 9, cardCountry: 'CA', billingCountry: 'US', detached: true },
       ],
-      failedCharges: [3, -4],
+      failedCharges: [-4, 3],
       disputes: [{ at: T0 + 2 * DAY, rank: 1, tie: 0, idHash: 11, status: 'appeal_under_review' }],
     };
     const words = customerWordsOf(numbers);
