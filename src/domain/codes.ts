@@ -25,7 +25,11 @@ export function countryCode(code: string | null | undefined): string | null {
   return isCountryCode(upper) ? internCode(upper) : null;
 }
 
-/** Two letters A–Z. */
+/** Two letters A–Z (by char codes, not a pattern: state checks this for every charge and payment method applied). */
 export function isCountryCode(code: string): boolean {
-  return code.length === 2 && /^[A-Z]{2}$/.test(code);
+  return code.length === 2 && isUpperLetter(code.charCodeAt(0)) && isUpperLetter(code.charCodeAt(1));
+}
+
+function isUpperLetter(charCode: number): boolean {
+  return charCode >= 65 && charCode <= 90;
 }

@@ -162,10 +162,6 @@ export function compareVersions(a: Versioned, b: Versioned): number {
   return a.at - b.at || a.rank - b.rank || a.tie - b.tie;
 }
 
-function isNewer(candidate: Versioned, current: Versioned): boolean {
-  return (candidate.at - current.at || candidate.rank - current.rank || candidate.tie - current.tie) > 0;
-}
-
 /** The newest event time that changed the state, −Infinity before any. */
 export function customerLastEventAt(state: CustomerState): EpochMs {
   return lastEventAtOf(state.words);
@@ -269,16 +265,11 @@ export function subscriptionsOf(state: CustomerState): SubscriptionHistory[] {
 }
 
 /**
- * `histories` (ascending by id) linked into a list, the first returned: how a decoded state's histories are held.
- * Throws a RangeError when they are not in ascending id order.
+ * `histories` linked into a list, the first returned: how a decoded state's histories are held. The caller has
+ * checked they are ascending by id (the codec refuses a record where they are not).
  */
 export function linkSubscriptions(histories: readonly SubscriptionHistory[]): SubscriptionHistory | null {
-  for (let i = 0; i < histories.length; i++) {
-    const history = histories[i] as SubscriptionHistory;
-    const next = histories[i + 1] ?? null;
-    if (next !== null && history.id >= next.id) throw new RangeError('subscriptions not in ascending id order');
-    history.next = next;
-  }
+  for (let i = 0; i < histories.length; i++) (histories[i] as SubscriptionHistory).next = histories[i + 1] ?? null;
   return histories[0] ?? null;
 }
 
@@ -416,7 +407,7 @@ function upsertDiscount(
     return true;
   }
   const mergedRemovedAt = earliest(existing.removedAt, removedAt);
-  const newer = isNewer(version, existing);
+  const newer = compareVersions(version, existing) > 0;
   if (!newer && mergedRemovedAt === existing.removedAt) return false;
   const record = newer
     ? {

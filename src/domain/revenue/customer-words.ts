@@ -1,3 +1,4 @@
+import { isCountryCode } from '../codes.js';
 import { DISPUTE_STATUSES, type DisputeStatus } from '../stripe/model.js';
 import type { EpochMs } from '../time.js';
 
@@ -268,20 +269,19 @@ export function countDisputes(
  * the state's new words, or null when nothing changes (a duplicate, an older version, one after the detachment).
  */
 export function withPaymentMethod(words: readonly number[], method: PaymentMethodRecord): CustomerWords | null {
-  const count = paymentMethodCount(words);
-  const start = HEADER_WORDS;
-  let existing = -1;
-  for (let i = 0; i < count; i++) {
-    if (words[start + i * RECORD_WORDS + 2] === method.idHash) existing = i;
-  }
+  const existing = recordWithId(words, HEADER_WORDS, paymentMethodCount(words), method.idHash);
   if (existing >= 0) {
-    const at = start + existing * RECORD_WORDS;
+    const at = HEADER_WORDS + existing * RECORD_WORDS;
     if ((words[at + 3] as number) >= DETACHED_UNIT) return null;
     if (!isNewerThanRecord(method, words, at)) return null;
   }
-  const code = countryPair(method.cardCountry, method.billingCountry) + (method.detached ? DETACHED_UNIT : 0);
-  const record = [method.at, orderOf(method), method.idHash, code];
-  return withSection(words, PAYMENT_METHODS, existing, record, CUSTOMER_RECORD_LIMITS.paymentMethods);
+  return withSection(
+    words,
+    PAYMENT_METHODS,
+    existing,
+    paymentMethodWords(method),
+    CUSTOMER_RECORD_LIMITS.paymentMethods,
+  );
 }
 
 /** Adds a failed charge's id hash; null when it is already held, or is the one dropped at the limit. */
@@ -292,19 +292,15 @@ export function withFailedCharge(words: readonly number[], idHash: number): Cust
 
 /** Adds a dispute's version, or replaces the one held for its id when newer; null when nothing changes. */
 export function withDispute(words: readonly number[], dispute: DisputeRecord): CustomerWords | null {
-  const count = disputeCount(words);
   const start = disputesStart(words);
-  let existing = -1;
-  for (let i = 0; i < count; i++) {
-    if (words[start + i * RECORD_WORDS + 2] === dispute.idHash) existing = i;
-  }
+  const existing = recordWithId(words, start, disputeCount(words), dispute.idHash);
   if (existing >= 0 && !isNewerThanRecord(dispute, words, start + existing * RECORD_WORDS)) return null;
-  const record = [dispute.at, orderOf(dispute), dispute.idHash, disputeStatusIndex(dispute.status)];
-  return withSection(words, DISPUTES, existing, record, CUSTOMER_RECORD_LIMITS.disputes);
+  return withSection(words, DISPUTES, existing, disputeWords(dispute), CUSTOMER_RECORD_LIMITS.disputes);
 }
 
 /**
- * The words holding `numbers`. Records are kept in the order given (the codec's, which the reducer wrote ascending).
+ * The words holding `numbers`. Payment methods and disputes are kept in the order given (the codec's, which the
+ * reducer wrote ascending); failed charges are sorted, as the reducer keeps them (older states kept arrival order).
  * Throws a RangeError when a list is over its limit or a country is not a two-letter code.
  */
 export function customerWordsOf(numbers: CustomerNumbers): CustomerWords {
@@ -317,14 +313,9 @@ export function customerWordsOf(numbers: CustomerNumbers): CustomerWords {
   if (numbers.customer !== null) setCustomerVersion(words, numbers.customer);
   if (numbers.lastCharge !== null) setLastCharge(words, numbers.lastCharge);
   words[COUNTS] = paymentMethods.length + FAILED_UNIT * failedCharges.length + DISPUTE_UNIT * disputes.length;
-  for (const method of paymentMethods) {
-    const code = countryPair(method.cardCountry, method.billingCountry) + (method.detached ? DETACHED_UNIT : 0);
-    words.push(method.at, orderOf(method), method.idHash, code);
-  }
+  for (const method of paymentMethods) words.push(...paymentMethodWords(method));
   for (const hash of [...failedCharges].sort(ascending)) words.push(hash);
-  for (const dispute of disputes) {
-    words.push(dispute.at, orderOf(dispute), dispute.idHash, disputeStatusIndex(dispute.status));
-  }
+  for (const dispute of disputes) words.push(...disputeWords(dispute));
   // At exact length: V8 gives a pushed-to array spare capacity.
   return words.slice();
 }
@@ -335,13 +326,8 @@ export function customerWordsOf(numbers: CustomerNumbers): CustomerWords {
  */
 export function countryNumber(code: string | null): number {
   if (code === null) return 0;
-  // Arithmetic, not isCountryCode's pattern: this runs for every charge and payment method applied.
-  const first = code.charCodeAt(0) - LETTER_A;
-  const second = code.charCodeAt(1) - LETTER_A;
-  if (code.length !== 2 || !(first >= 0 && first < LETTERS && second >= 0 && second < LETTERS)) {
-    throw new RangeError(`not a two-letter country code: ${JSON.stringify(code)}`);
-  }
-  return 1 + first * LETTERS + second;
+  if (!isCountryCode(code)) throw new RangeError(`not a two-letter country code: ${JSON.stringify(code)}`);
+  return 1 + (code.charCodeAt(0) - LETTER_A) * LETTERS + (code.charCodeAt(1) - LETTER_A);
 }
 
 function countryOfNumber(value: number): string | null {
@@ -357,6 +343,21 @@ const COUNTRY_CODES: readonly string[] = Array.from({ length: LETTERS * LETTERS 
 
 function countryPair(card: string | null, billing: string | null): number {
   return countryNumber(card) + COUNTRY_UNIT * countryNumber(billing);
+}
+
+function paymentMethodWords(method: PaymentMethodRecord): number[] {
+  const code = countryPair(method.cardCountry, method.billingCountry) + (method.detached ? DETACHED_UNIT : 0);
+  return [method.at, orderOf(method), method.idHash, code];
+}
+
+function disputeWords(dispute: DisputeRecord): number[] {
+  return [dispute.at, orderOf(dispute), dispute.idHash, disputeStatusIndex(dispute.status)];
+}
+
+/** Index of the record among the `count` from `start` whose id hash is `idHash`, or −1. */
+function recordWithId(words: readonly number[], start: number, count: number, idHash: number): number {
+  for (let i = 0; i < count; i++) if (words[start + i * RECORD_WORDS + 2] === idHash) return i;
+  return -1;
 }
 
 function paymentMethodAt(words: readonly number[], at: number): PaymentMethodRecord {

@@ -391,5 +391,9 @@ describe('customer state codec', () => {
     const busy = history(state, 'sub_busy');
     const badBody = { ...state, firstSubscription: { ...busy, words: [...busy.words, 1, 2], next: null } };
     expect(() => encodeEntityState(badBody, pipeline)).toThrow(/subscription\.body/);
+    // Histories linked out of id order encode, but a record holding them so is refused when read.
+    const main = history(state, 'sub_main');
+    const descending = { ...state, firstSubscription: { ...main, next: { ...busy, next: null } } };
+    expect(() => decodeEntityState(encodeEntityState(descending, pipeline), pipeline)).toThrow(/ascending id order/);
   });
 });
