@@ -1,4 +1,4 @@
-import type { DomainInput } from '../domain/pipeline/domain-input.js';
+import { segmentInput, stripeInput, type DomainInput } from '../domain/pipeline/domain-input.js';
 import type { EpochMs } from '../domain/time.js';
 import { CANONICAL_EVENT_SCHEMA_VERSION, type CanonicalEvent } from '../records/canonical-event.js';
 import { parseSegmentPayload } from './segment/index.js';
@@ -91,7 +91,7 @@ export function decodeCanonicalEvent(event: CanonicalEvent): DomainInput[] | Can
   if (event.source === 'stripe') {
     const result = parseStripeEvent(raw);
     if (!result.ok) return new CanonicalEventError('invalid_payload', result.error.message);
-    return result.ignored ? [] : [{ source: 'stripe', facts: result.facts }];
+    return result.ignored ? [] : [stripeInput(result.facts)];
   }
   const result = parseSegmentPayload(raw, { receivedAt: event.received_at });
   const [error] = result.errors;
@@ -102,7 +102,7 @@ export function decodeCanonicalEvent(event: CanonicalEvent): DomainInput[] | Can
       `a segment event holds one message, found ${result.messages.length}`,
     );
   }
-  return result.messages.map((message) => ({ source: 'segment', message }));
+  return result.messages.map(segmentInput);
 }
 
 function parseJson(text: string): unknown {

@@ -1,4 +1,4 @@
-import type { DomainInput } from '../domain/pipeline/domain-input.js';
+import { segmentInput, stripeInput, type DomainInput } from '../domain/pipeline/domain-input.js';
 import type { EpochMs } from '../domain/time.js';
 import { parseSegmentPayload } from './segment/index.js';
 import { parseStripeEvent } from './stripe/index.js';
@@ -25,11 +25,11 @@ export function decodeRawInput(raw: unknown, receivedAt: EpochMs): DecodedRawInp
     const result = parseStripeEvent(raw);
     if (!result.ok) return { inputs: [], errors: [result.error.message], ignored: 0 };
     if (result.ignored) return { inputs: [], errors: [], ignored: 1 };
-    return { inputs: [{ source: 'stripe', facts: result.facts }], errors: [], ignored: 0 };
+    return { inputs: [stripeInput(result.facts)], errors: [], ignored: 0 };
   }
   const result = parseSegmentPayload(raw, { receivedAt });
   return {
-    inputs: result.messages.map((message) => ({ source: 'segment', message })),
+    inputs: result.messages.map(segmentInput),
     errors: result.errors.map((error) => error.message),
     ignored: 0,
   };

@@ -59,8 +59,9 @@ export class EntityStates {
 
   /** Applies one input; false when it changed nothing (a duplicate, a stale snapshot). */
   apply(input: DomainInput): boolean {
-    const hash = inputKeyHash(input);
-    return input.source === 'segment' ? this.applySegment(input.message, hash) : this.applyStripe(input.facts, hash);
+    return input.source === 'segment'
+      ? this.applySegment(input.message, input.keyHash)
+      : this.applyStripe(input.facts, input.keyHash);
   }
 
   /**
@@ -132,7 +133,8 @@ export class EntityStates {
 
   /**
    * Reads ahead what applying inputs[start, end) will read first, one step for all of them before the next: the key
-   * hashes, the index slots, the states, then the arrays an input updates. Each step branches only on the inputs
+   * hashes (taken when the inputs were built), the index slots with the messageIds (a Segment message's dedupe key)
+   * or customer ids, the states, then the arrays an input updates. Each step branches only on the inputs
    * (already in the cache) or on what the step before read, never on a value still on its way: a mispredicted branch
    * on a missing load would discard the loads issued after it, and the misses would follow one another again.
    */
@@ -142,11 +144,17 @@ export class EntityStates {
     const customers = this.customerCandidates;
     const count = end - start;
     let sink = 0;
-    for (let slot = 0; slot < count; slot++) hashes[slot] = inputKeyHash(inputs[start + slot] as DomainInput);
+    for (let slot = 0; slot < count; slot++) hashes[slot] = (inputs[start + slot] as DomainInput).keyHash;
     for (let slot = 0; slot < count; slot++) {
       const hash = hashes[slot] as number;
-      if ((inputs[start + slot] as DomainInput).source === 'segment') users[slot] = this.users.candidate(hash);
-      else customers[slot] = this.customers.candidate(hash);
+      const input = inputs[start + slot] as DomainInput;
+      if (input.source === 'segment') {
+        users[slot] = this.users.candidate(hash);
+        sink ^= input.message.messageId.length;
+      } else {
+        customers[slot] = this.customers.candidate(hash);
+        sink ^= input.facts[0]?.customerId.length ?? 0;
+      }
     }
     for (let slot = 0; slot < count; slot++) {
       const user = users[slot];
@@ -175,10 +183,4 @@ export class EntityStates {
     }
     this.readAhead ^= sink;
   }
-}
-
-/** The key hash of the entity an input applies to (a Stripe event's first fact's customer); 0 for none. */
-function inputKeyHash(input: DomainInput): number {
-  const key = input.source === 'segment' ? input.message.entityKey : input.facts[0]?.customerId;
-  return key === undefined ? 0 : entityKeyHash(key);
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateTraffic } from '../../../src/demo/traffic-generator.js';
-import type { DomainInput } from '../../../src/domain/pipeline/domain-input.js';
+import { stripeInput, type DomainInput } from '../../../src/domain/pipeline/domain-input.js';
 import { EntityStates } from '../../../src/domain/pipeline/entity-states.js';
 import { createPipeline } from '../../../src/domain/pipeline/pipeline.js';
 import { parsePipelineConfig } from '../../../src/domain/pipeline/pipeline-config.js';
@@ -28,7 +28,7 @@ function snapshot(states: EntityStates): unknown {
 describe('EntityStates.applyBatch', () => {
   const inputs = decodedTraffic();
   // Duplicates and an input without facts ride along: the batch path must skip and count them as apply does.
-  const withDuplicates: DomainInput[] = [...inputs, ...inputs.slice(0, 200), { source: 'stripe', facts: [] }];
+  const withDuplicates: DomainInput[] = [...inputs, ...inputs.slice(0, 200), stripeInput([])];
   const one = new EntityStates(pipeline, { advanceWithStreamTime: true });
   const changed = withDuplicates.filter((input) => one.apply(input)).length;
 
