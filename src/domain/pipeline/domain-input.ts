@@ -1,6 +1,6 @@
 import type { SegmentMessage } from '../segment/model.js';
 import type { StripeFact } from '../stripe/model.js';
-import { entityKeyHash } from './entity-index.js';
+import { entityKeyHash, type EntityKeyHash } from './entity-index.js';
 
 /**
  * One input of the reducer: the facts of one Stripe event, or one Segment message, with the entityKeyHash of the
@@ -9,8 +9,8 @@ import { entityKeyHash } from './entity-index.js';
  * was a chain of cache misses (input, message, key) for every input, about a quarter of the reducer's time.
  */
 export type DomainInput =
-  | { readonly source: 'stripe'; readonly facts: readonly StripeFact[]; readonly keyHash: number }
-  | { readonly source: 'segment'; readonly message: SegmentMessage; readonly keyHash: number };
+  | { readonly source: 'stripe'; readonly facts: readonly StripeFact[]; readonly keyHash: EntityKeyHash | 0 }
+  | { readonly source: 'segment'; readonly message: SegmentMessage; readonly keyHash: EntityKeyHash };
 
 export function stripeInput(facts: readonly StripeFact[]): DomainInput {
   const customerId = facts[0]?.customerId;

@@ -9,13 +9,20 @@ const INITIAL_CAPACITY = 1_024;
  * bits, which FNV-1a alone does not give for ids differing in their last characters); never 0, which marks an empty
  * slot.
  */
-export function entityKeyHash(key: string): number {
+export function entityKeyHash(key: string): EntityKeyHash {
   let hash = fnv1a32(key);
   hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
   hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
   hash ^= hash >>> 16;
-  return hash === 0 ? 1 : hash;
+  return (hash === 0 ? 1 : hash) as EntityKeyHash;
 }
+
+declare const entityKeyHashBrand: unique symbol;
+/**
+ * A number only entityKeyHash makes: a hash carried apart from its key (DomainInput.keyHash) cannot be made up, and a
+ * made-up one would find no state and give the key a second one.
+ */
+export type EntityKeyHash = number & { readonly [entityKeyHashBrand]: true };
 
 /**
  * Entity states by key: open addressing with linear probing, the slots' key hashes in an Int32Array beside the

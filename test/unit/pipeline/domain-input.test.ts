@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { segmentInput, stripeInput } from '../../../src/domain/pipeline/domain-input.js';
+import { segmentInput, stripeInput, type DomainInput } from '../../../src/domain/pipeline/domain-input.js';
 import { entityKeyHash } from '../../../src/domain/pipeline/entity-index.js';
 import { parseSegmentPayload } from '../../../src/sources/segment/index.js';
 import { parseStripeEvent } from '../../../src/sources/stripe/index.js';
@@ -26,6 +26,12 @@ describe('domain inputs', () => {
     if (!stripe.ok || stripe.ignored) throw new Error('the event did not parse');
     expect(stripeInput(stripe.facts).keyHash).toBe(entityKeyHash('cus_A'));
     expect(stripeInput([]).keyHash).toBe(0);
+  });
+
+  it('cannot be built with a made-up key hash (it would find no state and give the key a second one)', () => {
+    // @ts-expect-error: only entityKeyHash makes a key hash
+    const madeUp: DomainInput = { source: 'stripe', facts: [], keyHash: 12 };
+    expect(madeUp.keyHash).toBe(12);
   });
 
   it("keep a Segment message's model fields only, not the parser's raw copy and context", () => {
