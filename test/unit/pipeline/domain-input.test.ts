@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { segmentInput, stripeInput, type DomainInput } from '../../../src/domain/pipeline/domain-input.js';
-import { entityKeyHash } from '../../../src/domain/pipeline/entity-index.js';
+import { entityKeyHash, type EntityKeyHash } from '../../../src/domain/pipeline/entity-index.js';
 import { parseSegmentPayload } from '../../../src/sources/segment/index.js';
 import { parseStripeEvent } from '../../../src/sources/stripe/index.js';
 
@@ -28,10 +28,10 @@ describe('domain inputs', () => {
     expect(stripeInput([]).keyHash).toBe(0);
   });
 
-  it('cannot be built with a made-up key hash (it would find no state and give the key a second one)', () => {
-    // @ts-expect-error: only entityKeyHash makes a key hash
-    const madeUp: DomainInput = { source: 'stripe', facts: [], keyHash: 12 };
-    expect(madeUp.keyHash).toBe(12);
+  // A type test, asserted by the typecheck of `npm test`: a made-up hash would find no state and give its key a second one.
+  it('cannot be built with a made-up key hash, only through entityKeyHash', () => {
+    expectTypeOf<{ source: 'stripe'; facts: []; keyHash: number }>().not.toExtend<DomainInput>();
+    expectTypeOf<{ source: 'stripe'; facts: []; keyHash: EntityKeyHash }>().toExtend<DomainInput>();
   });
 
   it("keep a Segment message's model fields only, not the parser's raw copy and context", () => {
