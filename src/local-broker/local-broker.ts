@@ -20,6 +20,8 @@ export interface LocalBroker {
   setBrokerUp(id: number): Promise<void>;
   /** Adds round-trip latency to broker `id`. */
   setRoundTripTime(id: number, milliseconds: number): Promise<void>;
+  /** Answers the next `count` (1–1000) requests of Kafka API `apiKey`, to any broker from any client, with `errorCode`. */
+  failRequests(apiKey: number, errorCode: number, count: number): Promise<void>;
   /** Stops the broker process; idempotent. */
   stop(): Promise<void>;
 }
@@ -175,6 +177,12 @@ function controller(
     setBrokerDown: (id) => send(`down ${String(id)}`),
     setBrokerUp: (id) => send(`up ${String(id)}`),
     setRoundTripTime: (id, milliseconds) => send(`rtt ${String(id)} ${String(milliseconds)}`),
+    failRequests: (apiKey, errorCode, count) => {
+      if (![apiKey, errorCode, count].every(Number.isInteger) || count < 1 || count > 1000) {
+        return Promise.reject(new LocalBrokerCommandError(`error ${String(apiKey)}`, 'needs integers, count 1–1000'));
+      }
+      return send(`error ${String(apiKey)} ${String(errorCode)} ${String(count)}`);
+    },
     stop: async () => {
       if (!exited) {
         child.stdin.end('quit\n');

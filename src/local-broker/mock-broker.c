@@ -9,6 +9,7 @@
  *   topic NAME PARTITIONS        create a topic (the mock does not implement CreateTopics)
  *   down BROKER_ID / up BROKER_ID   take a broker down / bring it back
  *   rtt BROKER_ID MILLISECONDS   add round-trip latency to a broker
+ *   error API_KEY ERROR_CODE COUNT   answer the next COUNT requests of that API (any broker) with that error
  *   quit                         stop (as does EOF on stdin, SIGTERM or SIGINT)
  */
 #include <librdkafka/rdkafka.h>
@@ -83,7 +84,8 @@ int main(int argc, char **argv) {
     char command[32] = {0};
     char name[512] = {0};
     int a = 0;
-    int fields = sscanf(line, "%31s %511s %d", command, name, &a);
+    int b = 0;
+    int fields = sscanf(line, "%31s %511s %d %d", command, name, &a, &b);
     if (fields < 1) continue;
     if (strcmp(command, "quit") == 0) break;
     if (strcmp(command, "topic") == 0 && fields == 3) {
@@ -97,6 +99,11 @@ int main(int argc, char **argv) {
     } else if (strcmp(command, "rtt") == 0 && fields == 3) {
       rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_rtt(cluster, atoi(name), a);
       printf(err ? "ERR rtt %s\n" : "OK rtt %s\n", name);
+    } else if (strcmp(command, "error") == 0 && fields == 4 && b > 0 && b <= 1000) {
+      rd_kafka_resp_err_t errors[1000];
+      for (int i = 0; i < b; i++) errors[i] = (rd_kafka_resp_err_t)a;
+      rd_kafka_mock_push_request_errors_array(cluster, (int16_t)atoi(name), (size_t)b, errors);
+      printf("OK error %s\n", name);
     } else {
       printf("ERR unknown command %s\n", command);
     }

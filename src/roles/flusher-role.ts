@@ -156,6 +156,13 @@ export async function startFlusherRole(runtime: Runtime, options: FlusherRoleOpt
       tenure++;
     },
   });
+  // A replica whose lock member is down can never take over: liveness fails while it is (the lock starts it again
+  // after a crash kafkajs leaves down; if that keeps failing, a pod restart is the next remedy). Readiness is not
+  // the lock's business: a standby is ready.
+  const lockHealth = trackConsumerHealth(lock.kafkaConsumer, 'flusher-lock', {
+    sessionTimeoutMs: env.sessionTimeoutMs,
+  });
+  const unregisterLockLiveness = runtime.health.registerLiveness('flusher-lock', lockHealth.liveness);
   await lock.start();
   const unregister = runtime.health.registerReadiness('flusher-profiles-loaded', () =>
     profilesLoaded
@@ -266,6 +273,8 @@ export async function startFlusherRole(runtime: Runtime, options: FlusherRoleOpt
       profilesHealth.stop();
       unregister();
       await lock.stop();
+      lockHealth.stop();
+      unregisterLockLiveness();
       await producer.disconnect();
     },
   };

@@ -10,6 +10,42 @@ import { applyAll, NOW, smbPayload, startHarness, tiers, type Harness } from '..
 // processes that loop can stall for seconds; at 6 s the mock then expired the holder mid-rebalance in some full runs.
 const SESSION_TIMEOUT_MS = 10_000;
 
+interface Replica {
+  readonly lock: LeaderLock;
+  /** Every onChange. */
+  readonly changes: boolean[];
+  /** Completed joins of its group member. */
+  joins(): number;
+  /** Crashes of its group member. */
+  crashes(): number;
+}
+
+/** A started replica's lock, kept in `locks` for the clean-up. */
+async function lockReplica(kafka: Kafka, topic: string, groupId: string, locks: LeaderLock[]): Promise<Replica> {
+  const changes: boolean[] = [];
+  const lock = new LeaderLock({
+    kafka,
+    topic,
+    groupId,
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    logger: createLogger({ level: 'silent', name: 'lock-test' }),
+    now: Date.now,
+    onChange: (leader) => changes.push(leader),
+  });
+  let joins = 0;
+  let crashes = 0;
+  const { events } = lock.kafkaConsumer;
+  lock.kafkaConsumer.on(events.GROUP_JOIN, () => {
+    joins++;
+  });
+  lock.kafkaConsumer.on(events.CRASH, () => {
+    crashes++;
+  });
+  locks.push(lock);
+  await lock.start();
+  return { lock, changes, joins: () => joins, crashes: () => crashes };
+}
+
 describe('chooseLockHolder', () => {
   it('keeps the lock with the member that acquired it last; with no holder, the smallest member id', () => {
     expect(
@@ -48,26 +84,7 @@ describe('LeaderLock: flusher replicas on the lock topic', () => {
     await broker.stop();
   });
 
-  /** A replica's lock; `changes` records every onChange, `joins` every completed join of its group member. */
-  async function replica(): Promise<{ lock: LeaderLock; changes: boolean[]; joins: () => number }> {
-    const changes: boolean[] = [];
-    const lock = new LeaderLock({
-      kafka,
-      topic,
-      groupId: `${broker.prefix}lock-test.flusher`,
-      sessionTimeoutMs: SESSION_TIMEOUT_MS,
-      logger: createLogger({ level: 'silent', name: 'lock-test' }),
-      now: Date.now,
-      onChange: (leader) => changes.push(leader),
-    });
-    let joins = 0;
-    lock.kafkaConsumer.on(lock.kafkaConsumer.events.GROUP_JOIN, () => {
-      joins++;
-    });
-    locks.push(lock);
-    await lock.start();
-    return { lock, changes, joins: () => joins };
-  }
+  const replica = () => lockReplica(kafka, topic, `${broker.prefix}lock-test.flusher`, locks);
 
   it('a second replica joins as a standby without taking the lock; the holder leaving hands it over', async () => {
     const first = await replica();
@@ -102,6 +119,65 @@ describe('LeaderLock: flusher replicas on the lock topic', () => {
     await waitUntil(() => Promise.resolve(second.lock.isLeader), 60_000, 'the second replica to take over');
     expect(second.changes).toEqual([true]);
   }, 180_000);
+});
+
+describe('LeaderLock on a broker that answers a SyncGroup with an error kafkajs does not retry', () => {
+  let broker: TestBroker;
+  let kafka: Kafka;
+  const topic = 'lock-fault.flusher-lock';
+  const locks: LeaderLock[] = [];
+
+  beforeAll(async () => {
+    broker = await startTestBroker({ needsFaults: true });
+    await broker.createTopics([{ name: topic, partitions: 1 }]);
+    kafka = quietKafka(broker);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const lock of locks) await lock.stop();
+    await broker.stop();
+  });
+
+  it('starts the crashed member again: both replicas in the group, and the standby takes over from the holder', async () => {
+    // kafkajs leaves a consumer down after INVALID_REQUEST (not retriable). The librdkafka mock answers it to a
+    // follower whose SyncGroup comes after the leader's (a loaded machine): the crashed replica then never took over.
+    const faults = broker.faults;
+    if (faults === undefined) throw new Error('the mock broker injects faults');
+    const replica = () => lockReplica(kafka, topic, 'lock-fault.flusher', locks);
+    const first = await replica();
+    await waitUntil(() => Promise.resolve(first.lock.isLeader), 30_000, 'the first replica to hold the lock');
+    const SYNC_GROUP = 14;
+    const INVALID_REQUEST = 42;
+    await faults.failRequests(SYNC_GROUP, INVALID_REQUEST, 1);
+
+    const firstJoins = first.joins();
+    const second = await replica();
+    const replicas = [first, second];
+    await waitUntil(
+      () =>
+        Promise.resolve(
+          first.crashes() + second.crashes() === 1 &&
+            second.joins() > 0 &&
+            first.joins() > firstJoins &&
+            replicas.filter((each) => each.lock.isLeader).length === 1,
+        ),
+      90_000,
+      'one crash, then both replicas in the group and one of them holding the lock',
+    ).catch((error: unknown) => {
+      const state = replicas.map((each) => ({
+        crashes: each.crashes(),
+        joins: each.joins(),
+        leader: each.lock.isLeader,
+        changes: each.changes,
+      }));
+      throw new Error(`${String(error)}; ${JSON.stringify(state)}`);
+    });
+
+    const holder = first.lock.isLeader ? first : second;
+    const standby = holder === first ? second : first;
+    await holder.lock.stop();
+    await waitUntil(() => Promise.resolve(standby.lock.isLeader), 60_000, 'the standby to take over');
+  }, 240_000);
 });
 
 describe('FlushEngine under the flusher lock', () => {

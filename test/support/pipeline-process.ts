@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { findPackageRoot } from '../../src/package-root.js';
@@ -8,12 +9,26 @@ import { topicNames, type TopicNames } from '../../src/roles/runtime.js';
 
 export const CLI = join(findPackageRoot(), 'dist', 'src', 'cli', 'main.js');
 
-/** Starts `persona-stream <command>` as a real process; stderr is passed through for failing runs' diagnosis. */
+/** Children started so far: numbers their log files in start order. */
+let started = 0;
+
+/**
+ * Starts `persona-stream <command>` as a real process; stderr is passed through for failing runs' diagnosis. With
+ * PERSONA_STREAM_TEST_LOG_DIR set, each child logs at debug level (kafkajs included) to its own file there,
+ * `<n>-<command>-<pid>.log`: how a flaky multi-process test is taken apart.
+ */
 export function startCli(command: readonly string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [CLI, ...command], {
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+  const logDir = process.env['PERSONA_STREAM_TEST_LOG_DIR'];
+  const child = spawn(process.execPath, [CLI, ...command], {
+    env: { ...process.env, LOG_LEVEL: logDir === undefined ? 'warn' : 'debug', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  if (logDir !== undefined) {
+    started += 1;
+    const file = createWriteStream(join(logDir, `${String(started)}-${command.join('-')}-${String(child.pid)}.log`));
+    child.stdout.pipe(file);
+  }
+  return child;
 }
 
 export function exitOf(child: ChildProcess): Promise<number | null> {

@@ -16,7 +16,7 @@ export interface TestBroker {
   readonly schemaRegistryUrl: string | undefined;
   createTopics(topics: readonly TestTopic[]): Promise<void>;
   /** Broker fault injection: the mock broker only (undefined on real Kafka). */
-  readonly faults: Pick<LocalBroker, 'setBrokerDown' | 'setBrokerUp' | 'setRoundTripTime'> | undefined;
+  readonly faults: Pick<LocalBroker, 'setBrokerDown' | 'setBrokerUp' | 'setRoundTripTime' | 'failRequests'> | undefined;
   stop(): Promise<void>;
 }
 

@@ -1,5 +1,6 @@
 import kafkajs from 'kafkajs';
 import type { Assigner, Consumer, GroupMember, Kafka, PartitionAssigner } from 'kafkajs';
+import { z } from 'zod';
 import type { Logger } from '../../log/logger.js';
 
 const { AssignerProtocol, PartitionAssigners } = kafkajs;
@@ -80,8 +81,19 @@ function lockAssigner(heldSince: () => number | null): PartitionAssigner {
   });
 }
 
+/** kafkajs' CRASH payload: `restart` false means kafkajs leaves the consumer down (the error was not retriable). */
+const crashPayload = z.object({
+  error: z.object({ name: z.string(), message: z.string() }).partial().optional(),
+  restart: z.boolean(),
+});
+
+/** 1 s, doubling per consecutive failed restart, at most 30 s. */
+export function defaultLockRestartDelayMs(attempt: number): number {
+  return Math.min(30_000, 1_000 * 2 ** Math.min(Math.max(attempt - 1, 0), 5));
+}
+
 export interface LeaderLockOptions {
-  readonly kafka: Kafka;
+  readonly kafka: Pick<Kafka, 'consumer'>;
   /** A one-partition topic; the group member assigned its partition 0 is the leader. */
   readonly topic: string;
   readonly groupId: string;
@@ -89,6 +101,8 @@ export interface LeaderLockOptions {
   readonly logger: Logger;
   readonly now: () => number;
   readonly onChange?: (leader: boolean) => void;
+  /** Delay before the n-th (from 1) consecutive restart of a member kafkajs left down; defaultLockRestartDelayMs. */
+  readonly restartDelayMs?: (attempt: number) => number;
 }
 
 /**
@@ -103,6 +117,11 @@ export interface LeaderLockOptions {
  * (callers check it before each action, not once per batch of them). A replica that rejoins after the coordinator
  * expired it reports the lock lost (onChange(false)) even when it gets the partition back: its tenure ended, and
  * another replica may have acted in between.
+ *
+ * A member that crashed on an error kafkajs does not retry (it then stays down for good) is started again here, after
+ * a back-off: a replica whose member is down could never take over, while looking healthy. The librdkafka mock
+ * broker causes this (it answers INVALID_REQUEST to a follower's SyncGroup that comes after the leader's); on real
+ * Kafka, an unexpected broker answer could.
  */
 export class LeaderLock {
   private readonly consumer: Consumer;
@@ -110,6 +129,10 @@ export class LeaderLock {
   private lastHeartbeat = 0;
   /** When this replica last acquired the lock; kept through a rebalance (its claim when it rejoins). */
   private heldSince: number | null = null;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  /** Consecutive restarts since the member last joined the group. */
+  private restarts = 0;
 
   constructor(private readonly options: LeaderLockOptions) {
     this.consumer = options.kafka.consumer({
@@ -141,6 +164,7 @@ export class LeaderLock {
       // the tenure even if the partition comes back: another replica may have held the lock in between.
       if (this.assigned && !this.heartbeatFresh(now)) this.set(false);
       this.lastHeartbeat = now;
+      this.restarts = 0;
       const holds = (event.payload.memberAssignment[this.options.topic] ?? []).includes(0);
       this.heldSince = holds ? (this.heldSince ?? now) : null;
       this.set(holds);
@@ -148,20 +172,67 @@ export class LeaderLock {
     this.consumer.on(events.HEARTBEAT, () => {
       this.lastHeartbeat = this.options.now();
     });
-    for (const lost of [events.REBALANCING, events.STOP, events.CRASH, events.DISCONNECT]) {
+    for (const lost of [events.REBALANCING, events.STOP, events.DISCONNECT]) {
       this.consumer.on(lost, () => {
         this.set(false);
       });
     }
+    this.consumer.on(events.CRASH, (event) => {
+      this.set(false);
+      const crash = crashPayload.safeParse(event.payload);
+      // An unreadable payload is taken as "left down": a restart of a member kafkajs also restarts is refused by it.
+      if (crash.success && crash.data.restart) return;
+      const error = crash.success ? crash.data.error : undefined;
+      this.scheduleRestart(`${error?.name ?? 'Error'}: ${error?.message ?? 'unknown'}`);
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: false });
-    await this.consumer.run({ eachMessage: async () => {} });
+    await this.run();
   }
 
   /** Leaves the group so another replica takes over at once. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     this.set(false);
     await this.consumer.disconnect();
+  }
+
+  private async run(): Promise<void> {
+    await this.consumer.run({ eachMessage: async () => {} });
+  }
+
+  private scheduleRestart(reason: string): void {
+    if (this.stopping || this.restartTimer !== undefined) return;
+    this.restarts++;
+    const delayMs = (this.options.restartDelayMs ?? defaultLockRestartDelayMs)(this.restarts);
+    this.options.logger.error(
+      { reason, attempt: this.restarts, delayMs },
+      'the lock member crashed and kafkajs leaves it down: starting it again',
+    );
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      void this.restart();
+    }, delayMs);
+  }
+
+  private async restart(): Promise<void> {
+    if (this.stopping) return;
+    try {
+      // kafkajs disconnected it before reporting the crash; the subscription is kept.
+      await this.consumer.connect();
+      if (!this.stopRequested()) await this.run();
+      // stop() came while this connected or joined: its disconnect may have run before, so disconnect again.
+      if (this.stopRequested()) await this.consumer.disconnect();
+    } catch (error) {
+      this.scheduleRestart(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+    }
+  }
+
+  /** Read anew after each await (stop() may have come meanwhile). */
+  private stopRequested(): boolean {
+    return this.stopping;
   }
 
   private heartbeatFresh(now: number): boolean {

@@ -1,48 +1,8 @@
-import { EventEmitter } from 'node:events';
 import kafkajs from 'kafkajs';
-import type { ConsumerEvents, InstrumentationEvent } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { trackConsumerHealth, type InstrumentedConsumer } from '../../../src/adapters/health/consumer-health.js';
+import { trackConsumerHealth } from '../../../src/adapters/health/consumer-health.js';
 import { HealthRegistry } from '../../../src/adapters/health/health-registry.js';
-
-const EVENTS: ConsumerEvents = {
-  HEARTBEAT: 'consumer.heartbeat',
-  COMMIT_OFFSETS: 'consumer.commit_offsets',
-  GROUP_JOIN: 'consumer.group_join',
-  FETCH_START: 'consumer.fetch_start',
-  FETCH: 'consumer.fetch',
-  START_BATCH_PROCESS: 'consumer.start_batch_process',
-  END_BATCH_PROCESS: 'consumer.end_batch_process',
-  CONNECT: 'consumer.connect',
-  DISCONNECT: 'consumer.disconnect',
-  STOP: 'consumer.stop',
-  CRASH: 'consumer.crash',
-  REBALANCING: 'consumer.rebalancing',
-  RECEIVED_UNSUBSCRIBED_TOPICS: 'consumer.received_unsubscribed_topics',
-  REQUEST: 'consumer.network.request',
-  REQUEST_TIMEOUT: 'consumer.network.request_timeout',
-  REQUEST_QUEUE_SIZE: 'consumer.network.request_queue_size',
-};
-
-/** Stands in for a kafkajs consumer: same event names, same event envelope. */
-class FakeConsumer implements InstrumentedConsumer {
-  readonly events = EVENTS;
-  private readonly emitter = new EventEmitter();
-
-  on(eventName: string, listener: (event: InstrumentationEvent<unknown>) => void): () => void {
-    this.emitter.on(eventName, listener);
-    return () => this.emitter.off(eventName, listener);
-  }
-
-  emit(eventName: keyof ConsumerEvents, payload: unknown = null): void {
-    const event: InstrumentationEvent<unknown> = { id: '1', type: EVENTS[eventName], timestamp: 0, payload };
-    this.emitter.emit(EVENTS[eventName], event);
-  }
-
-  listeners(): number {
-    return Object.values(EVENTS).reduce((sum, name) => sum + this.emitter.listenerCount(name), 0);
-  }
-}
+import { FakeConsumer } from '../../support/fake-consumer.js';
 
 function joined(assignment: Record<string, number[]>) {
   return {
