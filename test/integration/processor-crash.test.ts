@@ -107,23 +107,30 @@ describe('processor: kill -9 at random points, restart, compare', () => {
     const topics = topicNames(prefix, 0);
     await publishCanonical(kafka, { stripe: topics.stripeEvents, segment: topics.segmentEvents }, events);
 
-    // A restarted member first waits out the killed one's session, then restores: each kill comes at a random
-    // moment after the new instance has committed progress of its own, so it lands mid-stream. The moment is within
-    // 0.7 s of that first commit: with up to 1.5 s a faster processor ran out of stream after 4 kills.
+    // Kills by progress, not by time, so that how fast the processor is does not decide how many land mid-stream:
+    // the stream is cut into KILLS + 1 stretches, and kill k comes once the group has committed past a random point
+    // in the second half of stretch k (polled every 50 ms), then a random 0–100 ms later, so that it lands anywhere
+    // in the batch under way. A restarted member first waits out the killed one's session, then restores.
+    const KILLS = 6;
+    const { total } = await progress();
+    const stretch = total / (KILLS + 1);
+    const targets = Array.from({ length: KILLS }, (_, k) => Math.floor(stretch * (k + 0.5 + random() * 0.5)));
     const midStreamKills: number[] = [];
-    for (let run = 0; run < 16 && midStreamKills.length < 6; run++) {
+    for (const target of targets) {
       const { committed: before } = await progress();
+      // A commit of the run before may have gone past this point as well.
+      if (before >= target) continue;
       const child = startProcessor();
-      const deadline = Date.now() + 60_000;
-      while ((await progress()).committed === before && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
+      const deadline = Date.now() + 120_000;
+      while ((await progress()).committed < target) {
+        if (Date.now() > deadline) throw new Error(`no progress to ${String(target)} (seed ${String(seed)})`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 700)));
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 100)));
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
-      const { committed, total } = await progress();
-      if (committed === total) break;
-      if (committed > before) midStreamKills.push(committed);
+      const { committed } = await progress();
+      if (committed > before && committed < total) midStreamKills.push(committed);
     }
     const last = startProcessor();
     try {
@@ -137,7 +144,10 @@ describe('processor: kill -9 at random points, restart, compare', () => {
       await new Promise((resolve) => last.once('exit', resolve));
     }
     // Each kill landed while events were still being processed (progress made, not finished).
-    expect(midStreamKills.length, `seed ${String(seed)}: ${midStreamKills.join(', ')}`).toBeGreaterThanOrEqual(5);
+    expect(
+      midStreamKills.length,
+      `seed ${String(seed)}: kills at ${midStreamKills.join(', ')} of ${String(total)}`,
+    ).toBeGreaterThanOrEqual(5);
     const table = latestByKey(await readTopicToEnd(kafka, topics.profiles));
     expect(profileMismatches(pipeline, offlineStates(pipeline, events), table), `seed ${String(seed)}`).toEqual([]);
   }, 420_000);
