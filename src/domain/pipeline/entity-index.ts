@@ -87,10 +87,15 @@ export class EntityIndex<S extends object> {
   }
 
   clear(): void {
-    this.hashes = new Int32Array(INITIAL_CAPACITY);
-    this.states = new Array<S | undefined>(INITIAL_CAPACITY).fill(undefined);
-    this.mask = INITIAL_CAPACITY - 1;
+    this.emptySlots(INITIAL_CAPACITY);
     this.count = 0;
+  }
+
+  /** `capacity` (a power of two) empty slots in place of the current ones. */
+  private emptySlots(capacity: number): void {
+    this.hashes = new Int32Array(capacity);
+    this.states = new Array<S | undefined>(capacity).fill(undefined);
+    this.mask = capacity - 1;
   }
 
   private place(hash: number, state: S): void {
@@ -103,10 +108,7 @@ export class EntityIndex<S extends object> {
   private grow(): void {
     const hashes = this.hashes;
     const states = this.states;
-    const capacity = hashes.length * 2;
-    this.hashes = new Int32Array(capacity);
-    this.states = new Array<S | undefined>(capacity).fill(undefined);
-    this.mask = capacity - 1;
+    this.emptySlots(hashes.length * 2);
     for (let slot = 0; slot < hashes.length; slot++) {
       const hash = hashes[slot] as number;
       if (hash !== 0) this.place(hash, states[slot] as S);
