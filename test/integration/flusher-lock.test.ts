@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chooseLockHolder, LeaderLock } from '../../src/adapters/kafka/leader-lock.js';
 import { createLogger } from '../../src/log/logger.js';
 import { quietKafka, waitUntil } from '../support/pipeline-process.js';
-import { startTestBroker, type TestBroker } from '../support/test-broker.js';
+import { startTestBroker, type TestBroker, type TestBrokerOptions } from '../support/test-broker.js';
 import { applyAll, NOW, smbPayload, startHarness, tiers, type Harness } from '../unit/flusher/flusher-harness.js';
 
 // Not tighter: a lock member heartbeats from its fetch loop, and on a 2-core CI machine busy with other tests'
@@ -46,6 +46,39 @@ async function lockReplica(kafka: Kafka, topic: string, groupId: string, locks: 
   return { lock, changes, joins: () => joins, crashes: () => crashes };
 }
 
+/**
+ * A broker (started before the block's tests, stopped after them) with a lock topic `<prefix><name>.flusher-lock`,
+ * and replicas of group `<prefix><name>.flusher` on it, every one stopped after the block.
+ */
+function useLockGroup(name: string, options: TestBrokerOptions) {
+  let broker: TestBroker | undefined;
+  let kafka: Kafka | undefined;
+  const locks: LeaderLock[] = [];
+  const started = () => {
+    if (broker === undefined || kafka === undefined) throw new Error('the broker is started in beforeAll');
+    return { broker, kafka };
+  };
+
+  beforeAll(async () => {
+    broker = await startTestBroker(options);
+    await broker.createTopics([{ name: `${broker.prefix}${name}.flusher-lock`, partitions: 1 }]);
+    kafka = quietKafka(broker);
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const lock of locks) await lock.stop();
+    await broker?.stop();
+  });
+
+  return {
+    broker: () => started().broker,
+    replica: () => {
+      const { broker: running, kafka: client } = started();
+      return lockReplica(client, `${running.prefix}${name}.flusher-lock`, `${running.prefix}${name}.flusher`, locks);
+    },
+  };
+}
+
 describe('chooseLockHolder', () => {
   it('keeps the lock with the member that acquired it last; with no holder, the smallest member id', () => {
     expect(
@@ -67,24 +100,8 @@ describe('chooseLockHolder', () => {
 });
 
 describe('LeaderLock: flusher replicas on the lock topic', () => {
-  let broker: TestBroker;
-  let kafka: Kafka;
-  let topic: string;
-  const locks: LeaderLock[] = [];
-
-  beforeAll(async () => {
-    broker = await startTestBroker();
-    topic = `${broker.prefix}lock-test.flusher-lock`;
-    await broker.createTopics([{ name: topic, partitions: 1 }]);
-    kafka = quietKafka(broker);
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const lock of locks) await lock.stop();
-    await broker.stop();
-  });
-
-  const replica = () => lockReplica(kafka, topic, `${broker.prefix}lock-test.flusher`, locks);
+  const lockGroup = useLockGroup('lock-test', {});
+  const replica = () => lockGroup.replica();
 
   it('a second replica joins as a standby without taking the lock; the holder leaving hands it over', async () => {
     const first = await replica();
@@ -122,28 +139,14 @@ describe('LeaderLock: flusher replicas on the lock topic', () => {
 });
 
 describe('LeaderLock on a broker that answers a SyncGroup with an error kafkajs does not retry', () => {
-  let broker: TestBroker;
-  let kafka: Kafka;
-  const topic = 'lock-fault.flusher-lock';
-  const locks: LeaderLock[] = [];
-
-  beforeAll(async () => {
-    broker = await startTestBroker({ needsFaults: true });
-    await broker.createTopics([{ name: topic, partitions: 1 }]);
-    kafka = quietKafka(broker);
-  }, 120_000);
-
-  afterAll(async () => {
-    for (const lock of locks) await lock.stop();
-    await broker.stop();
-  });
+  const lockGroup = useLockGroup('lock-fault', { needsFaults: true });
 
   it('starts the crashed member again: both replicas in the group, and the standby takes over from the holder', async () => {
     // kafkajs leaves a consumer down after INVALID_REQUEST (not retriable). The librdkafka mock answers it to a
     // follower whose SyncGroup comes after the leader's (a loaded machine): the crashed replica then never took over.
-    const faults = broker.faults;
+    const faults = lockGroup.broker().faults;
     if (faults === undefined) throw new Error('the mock broker injects faults');
-    const replica = () => lockReplica(kafka, topic, 'lock-fault.flusher', locks);
+    const replica = () => lockGroup.replica();
     const first = await replica();
     await waitUntil(() => Promise.resolve(first.lock.isLeader), 30_000, 'the first replica to hold the lock');
     const SYNC_GROUP = 14;
