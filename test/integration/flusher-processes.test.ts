@@ -553,6 +553,11 @@ describe('two flusher replicas', () => {
     // The standby has not flushed or called Mavera at all.
     expect(metric(standbySamples, 'persona_stream_flush_runs_total')).toBe(0);
     expect(metric(standbySamples, 'persona_stream_mavera_requests_total')).toBe(0);
+    // Its lock member is under liveness (a member kafkajs left down would make a standby that can never take over).
+    const health = (await (await fetch(`http://127.0.0.1:${String(standby.metricsPort)}/healthz`)).json()) as {
+      checks: Record<string, { ok: boolean; detail: string }>;
+    };
+    expect(health.checks['flusher-lock']).toMatchObject({ ok: true });
 
     leader.child.kill('SIGKILL');
     const killedAt = Date.now();
