@@ -1,22 +1,32 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
+import { inject } from 'vitest';
 import { startLocalBroker, type LocalBroker } from '../../src/local-broker/local-broker.js';
+import { startApacheKafka, type ApacheKafka } from '../../src/local-kafka/apache-kafka.js';
+import type { SharedKafka } from './shared-kafka.js';
 
 /**
- * The Kafka a test runs against, chosen in order: `KAFKA_BROKERS` (an external real cluster), a Docker engine
- * (real Apache Kafka + Confluent Schema Registry through testcontainers), else the librdkafka mock broker built
- * from src/local-broker. Nothing here skips: when no broker can be started the test fails (in CI and locally).
+ * The Kafka a test runs against. By default the one real broker this test run shares (started once by the global
+ * setup in shared-kafka.ts: KAFKA_BROKERS, else a Docker engine's, else a local Apache Kafka from Maven Central);
+ * tests keep apart by the topic prefix and group ids each call gets. `dedicated` starts a local Apache Kafka of the
+ * test's own, for tests that stop, freeze or restart the broker. `needsFaults` takes librdkafka's mock cluster, for
+ * the faults a real broker cannot be made to show. Nothing here skips: a broker that cannot start fails the test.
  */
 export interface TestBroker {
-  readonly kind: 'external' | 'testcontainers' | 'mock';
+  readonly kind: SharedKafka['kind'] | 'mock';
+  /** The broker's Kafka version, where known. */
+  readonly version: string | undefined;
   readonly bootstrapServers: readonly string[];
-  /** Unique per broker start: prefix topic names with it so runs against a shared cluster never collide. */
+  /** Unique per call: prefix topic names, group ids and transactional ids with it so tests never collide. */
   readonly prefix: string;
-  /** A real Confluent Schema Registry (testcontainers only); tests otherwise use the registry double. */
+  /** A real Confluent-compatible Schema Registry next to this broker, where there is one. */
   readonly schemaRegistryUrl: string | undefined;
   createTopics(topics: readonly TestTopic[]): Promise<void>;
-  /** Broker fault injection: the mock broker only (undefined on real Kafka). */
+  /** Broker fault injection: the mock broker only. */
   readonly faults: Pick<LocalBroker, 'setBrokerDown' | 'setBrokerUp' | 'setRoundTripTime' | 'failRequests'> | undefined;
+  /** The broker process itself (pause, kill, restart): a dedicated local Apache Kafka only. */
+  readonly process: ApacheKafka | undefined;
+  /** Stops a broker started for this call; leaves the shared one running. */
   stop(): Promise<void>;
 }
 
@@ -30,18 +40,24 @@ export interface TestBrokerOptions {
   readonly topics?: readonly TestTopic[];
   /** Mock broker only: how many brokers in the cluster. */
   readonly brokers?: number;
-  /** The test injects broker faults: always the mock broker, whatever else is available. */
+  /** The test injects faults only the mock broker can show (say which in the test). */
   readonly needsFaults?: boolean;
+  /** The test stops, freezes or restarts the broker: a local Apache Kafka of its own. */
+  readonly dedicated?: boolean;
 }
 
 export async function startTestBroker(options: TestBrokerOptions = {}): Promise<TestBroker> {
-  const external = process.env['KAFKA_BROKERS']?.trim();
-  if (!options.needsFaults && external !== undefined && external !== '') {
-    const bootstrapServers = external.split(',').map((entry) => entry.trim());
-    return realBroker('external', bootstrapServers, undefined, options, async () => {});
+  if (options.needsFaults) return startMockBroker(options);
+  if (options.dedicated) {
+    const kafka = await startApacheKafka();
+    return realBroker(
+      { kind: 'apache-kafka', version: kafka.version, bootstrapServers: kafka.bootstrapServers },
+      options,
+      kafka,
+      () => kafka.stop(),
+    );
   }
-  if (!options.needsFaults && (await dockerAvailable())) return startContainers(options);
-  return startMockBroker(options);
+  return realBroker(inject('sharedKafka'), options, undefined, async () => {});
 }
 
 async function startMockBroker(options: TestBrokerOptions): Promise<TestBroker> {
@@ -51,6 +67,7 @@ async function startMockBroker(options: TestBrokerOptions): Promise<TestBroker> 
   });
   return {
     kind: 'mock',
+    version: undefined,
     bootstrapServers: broker.bootstrapServers,
     prefix: '',
     schemaRegistryUrl: undefined,
@@ -58,96 +75,51 @@ async function startMockBroker(options: TestBrokerOptions): Promise<TestBroker> 
       for (const topic of topics) await broker.createTopic(topic.name, topic.partitions);
     },
     faults: broker,
+    process: undefined,
     stop: () => broker.stop(),
   };
 }
 
 async function realBroker(
-  kind: 'external' | 'testcontainers',
-  bootstrapServers: readonly string[],
-  schemaRegistryUrl: string | undefined,
+  shared: SharedKafka,
   options: TestBrokerOptions,
-  stopInfrastructure: () => Promise<void>,
+  process: ApacheKafka | undefined,
+  stop: () => Promise<void>,
 ): Promise<TestBroker> {
   const prefix = `t${randomBytes(4).toString('hex')}.`;
-  const kafka = new Kafka({ brokers: [...bootstrapServers], logLevel: logLevel.NOTHING });
-  const createTopics = async (topics: readonly TestTopic[]) => {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: topics.map((topic) => ({
-          topic: topic.name,
-          numPartitions: topic.partitions,
-          replicationFactor: -1,
-          configEntries: topic.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
-        })),
-      });
-    } finally {
-      await admin.disconnect();
-    }
-  };
+  const createTopics = (topics: readonly TestTopic[]) => createRealTopics(shared.bootstrapServers, topics);
   // Topics named in the options are created under their given names: callers that share a cluster prefix them.
   if (options.topics !== undefined && options.topics.length > 0) await createTopics(options.topics);
   return {
-    kind,
-    bootstrapServers,
+    kind: shared.kind,
+    version: shared.version,
+    bootstrapServers: shared.bootstrapServers,
     prefix,
-    schemaRegistryUrl,
+    schemaRegistryUrl: shared.schemaRegistryUrl,
     createTopics,
     faults: undefined,
-    stop: stopInfrastructure,
+    process,
+    stop,
   };
 }
 
-let dockerChecked: Promise<boolean> | undefined;
-
-/** Whether a container runtime answers; said once per test process, so a skipped real-Kafka run is visible. */
-function dockerAvailable(): Promise<boolean> {
-  dockerChecked ??= (async () => {
-    try {
-      const { getContainerRuntimeClient } = await import('testcontainers');
-      await getContainerRuntimeClient();
-      return true;
-    } catch {
-      process.stderr.write(
-        'test broker: no Docker engine here, so the real-Kafka (testcontainers) runs are skipped; ' +
-          'using the librdkafka mock broker (set KAFKA_BROKERS to use an external cluster)\n',
-      );
-      return false;
-    }
-  })();
-  return dockerChecked;
-}
-
-const KAFKA_IMAGE = 'confluentinc/cp-kafka:7.7.1';
-const SCHEMA_REGISTRY_IMAGE = 'confluentinc/cp-schema-registry:7.7.1';
-
-async function startContainers(options: TestBrokerOptions): Promise<TestBroker> {
-  const { GenericContainer, Network, Wait } = await import('testcontainers');
-  const { KafkaContainer } = await import('@testcontainers/kafka');
-  const network = await new Network().start();
-  const kafka = await new KafkaContainer(KAFKA_IMAGE)
-    .withKraft()
-    .withNetwork(network)
-    .withNetworkAliases('kafka')
-    .start();
-  const registry = await new GenericContainer(SCHEMA_REGISTRY_IMAGE)
-    .withNetwork(network)
-    .withExposedPorts(8081)
-    .withEnvironment({
-      SCHEMA_REGISTRY_HOST_NAME: 'schema-registry',
-      SCHEMA_REGISTRY_LISTENERS: 'http://0.0.0.0:8081',
-      SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS: 'PLAINTEXT://kafka:9092',
-    })
-    .withWaitStrategy(Wait.forHttp('/subjects', 8081))
-    .start();
-  const bootstrap = `${kafka.getHost()}:${String(kafka.getMappedPort(9093))}`;
-  const registryUrl = `http://${registry.getHost()}:${String(registry.getMappedPort(8081))}`;
-  return realBroker('testcontainers', [bootstrap], registryUrl, options, async () => {
-    await registry.stop();
-    await kafka.stop();
-    await network.stop();
-  });
+export async function createRealTopics(
+  bootstrapServers: readonly string[],
+  topics: readonly TestTopic[],
+): Promise<void> {
+  const admin = new Kafka({ brokers: [...bootstrapServers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((topic) => ({
+        topic: topic.name,
+        numPartitions: topic.partitions,
+        replicationFactor: -1,
+        configEntries: topic.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+      })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
 }

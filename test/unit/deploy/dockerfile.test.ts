@@ -65,9 +65,9 @@ function envOf(stage: Stage | undefined): Record<string, string> {
 }
 
 describe('the Dockerfile', () => {
-  it('is multi-stage: a build stage and a runtime stage, both on node:20-bookworm-slim', () => {
+  it('is multi-stage: a build stage and a runtime stage, both on node:24-bookworm-slim', () => {
     expect(dockerfile.filter(({ keyword }) => keyword === 'FROM')).toHaveLength(2);
-    expect(dockerfile[0]).toEqual({ keyword: 'ARG', args: 'NODE_IMAGE=node:20-bookworm-slim' });
+    expect(dockerfile[0]).toEqual({ keyword: 'ARG', args: 'NODE_IMAGE=node:24-bookworm-slim' });
     expect(build).toMatchObject({ from: '${NODE_IMAGE}', name: 'build' });
     expect(runtime).toMatchObject({ from: '${NODE_IMAGE}', name: 'runtime' });
   });
