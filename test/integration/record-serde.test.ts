@@ -1,7 +1,4 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { Kafka, logLevel } from 'kafkajs';
-import { readTopicToEnd } from '../../src/adapters/kafka/topic-reader.js';
-import { startTestBroker } from '../support/test-broker.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonSerde, RecordDecodeError, registrySerde } from '../../src/adapters/kafka/record-serde.js';
 import { canonicalEventSchema, type CanonicalEvent } from '../../src/records/canonical-event.js';
@@ -100,41 +97,4 @@ describe('schema-registry serde (Confluent wire format)', () => {
     );
     await expect(serde.decode(Buffer.from('{"not":"avro"}'))).rejects.toMatchObject({ code: 'wire_format' });
   });
-});
-
-describe('registry serde through a broker: the real Confluent Schema Registry where Docker exists, else the double', () => {
-  it('a record produced in wire format is consumed and decoded by a client that only knows the schema id', async () => {
-    const broker = await startTestBroker();
-    const double = broker.schemaRegistryUrl === undefined ? await startSchemaRegistryDouble() : undefined;
-    const url = broker.schemaRegistryUrl ?? double?.url ?? '';
-    if (broker.schemaRegistryUrl === undefined) {
-      process.stderr.write('record serde: no real Schema Registry (no Docker): this run uses the registry double\n');
-    }
-    const topic = `${broker.prefix}serde.stripe.events`;
-    await broker.createTopics([{ name: topic, partitions: 1 }]);
-    const kafka = new Kafka({ brokers: [...broker.bootstrapServers], logLevel: logLevel.NOTHING });
-    try {
-      const serde = await registrySerde(
-        new SchemaRegistry({ host: url }),
-        topic,
-        'io.personastream.CanonicalEvent',
-        canonicalEventSchema,
-      );
-      const producer = kafka.producer();
-      await producer.connect();
-      await producer.send({ topic, acks: -1, messages: [{ key: event.entity_key, value: await serde.encode(event) }] });
-      await producer.disconnect();
-      const [record] = await readTopicToEnd(kafka, topic);
-      const consumerSide = await registrySerde(
-        new SchemaRegistry({ host: url }),
-        topic,
-        'io.personastream.CanonicalEvent',
-        canonicalEventSchema,
-      );
-      expect(await consumerSide.decode(record?.value ?? Buffer.alloc(0))).toEqual(event);
-    } finally {
-      await double?.stop();
-      await broker.stop();
-    }
-  }, 180_000);
 });

@@ -1,16 +1,1 @@
-import { createServer } from 'node:net';
-
-/** A TCP port free right now on 127.0.0.1 (for a child process that must be told its port up front). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
+export { findFreePort as freePort } from '../../src/local-kafka/free-port.js';

@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, type ELDHistogram } from 'node:perf_hooks';
 import type { CheckResult } from './health-registry.js';
 
 export interface EventLoopHealthOptions {
@@ -31,7 +31,7 @@ export class EventLoopHealth {
   private readonly sustainMs: number;
   private readonly sampleIntervalMs: number;
   private readonly now: () => number;
-  private readonly histogram: IntervalHistogram;
+  private readonly histogram: ELDHistogram;
   private timer: NodeJS.Timeout | undefined;
   private lastSampleAt: number;
   private stallSince: number | undefined;

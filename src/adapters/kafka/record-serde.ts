@@ -2,7 +2,7 @@ import registryPackage from '@kafkajs/confluent-schema-registry';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { z } from 'zod';
 import type { EnvConfig } from '../../config/env.js';
-import { readAvroSchema, type RecordName } from '../../records/schema-catalog.js';
+import { readAvroSchema, schemaCatalog, type RecordName } from '../../records/schema-catalog.js';
 
 // The registry client is CommonJS: its classes and enums are reached through the default export under ESM.
 const { SchemaRegistry: SchemaRegistryClient, SchemaType, COMPATIBILITY } = registryPackage;
@@ -25,6 +25,20 @@ export class RecordDecodeError extends Error {
   ) {
     super(message, options);
     this.name = 'RecordDecodeError';
+  }
+}
+
+/** The registry refused a record's schema at start; the message names the record, its file, the subject and why. */
+export class SchemaRegistrationError extends Error {
+  constructor(
+    readonly subject: string,
+    /** The registry's HTTP status, when it answered (409: incompatible, 422: invalid schema). */
+    readonly status: number | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'SchemaRegistrationError';
   }
 }
 
@@ -58,10 +72,16 @@ export async function registrySerde<T>(
   recordName: RecordName,
   schema: z.ZodType<T>,
 ): Promise<RecordSerde<T>> {
-  const { id } = await registry.register(
-    { type: SchemaType.AVRO, schema: JSON.stringify(readAvroSchema(recordName)) },
-    { subject: `${topic}-value`, compatibility: COMPATIBILITY.BACKWARD },
-  );
+  const subject = `${topic}-value`;
+  let id: number;
+  try {
+    ({ id } = await registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(readAvroSchema(recordName)) },
+      { subject, compatibility: COMPATIBILITY.BACKWARD },
+    ));
+  } catch (error) {
+    throw registrationError(recordName, subject, error);
+  }
   return {
     format: 'avro',
     encode: async (value) => registry.encode(id, schema.parse(value)),
@@ -83,6 +103,27 @@ export function createSchemaRegistry(config: NonNullable<EnvConfig['schemaRegist
   const auth =
     config.username === undefined ? undefined : { username: config.username, password: config.password ?? '' };
   return new SchemaRegistryClient({ host: config.url, ...(auth === undefined ? {} : { auth }) });
+}
+
+/** The client's error says only what the registry said (Apicurio's even starts with a Java class name): add ours. */
+function registrationError(recordName: RecordName, subject: string, error: unknown): SchemaRegistrationError {
+  const status =
+    typeof error === 'object' && error !== null && 'status' in error && typeof error.status === 'number'
+      ? error.status
+      : undefined;
+  const detail = error instanceof Error ? error.message : String(error);
+  const why =
+    status === 409
+      ? `it is not BACKWARD-compatible with the version registered there (${detail})`
+      : status === 422
+        ? `the registry finds it invalid (${detail})`
+        : detail;
+  return new SchemaRegistrationError(
+    subject,
+    status,
+    `${recordName} (${schemaCatalog[recordName].avscPath}) cannot be registered under subject "${subject}": ${why}`,
+    { cause: error },
+  );
 }
 
 function validate<T>(schema: z.ZodType<T>, recordName: string, raw: unknown): T {
