@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, scrubText } from '../../../src/log/logger.js';
+import { scrubJsonStrings } from '../../../src/log/scrub.js';
 import type { LogLevel } from '../../../src/log/logger.js';
 import { loadEnv } from '../../../src/config/env.js';
 
@@ -149,5 +150,49 @@ describe('createLogger', () => {
     expect(scrubText('cus_R2d2 moved to enterprise (mrr 129900, evt_1 at 2025-03-01T12:30:00Z)')).toBe(
       'cus_R2d2 moved to enterprise (mrr 129900, evt_1 at 2025-03-01T12:30:00Z)',
     );
+  });
+});
+
+describe('scrubbing every logged string', () => {
+  it('scrubs string fields of logged objects and bindings at any depth, not only known keys', () => {
+    const { logger, lines, records } = memoryLogger();
+    logger.child({ tenant: 'owner jane.doe@example.com' }).warn(
+      {
+        reason: 'expected a number, got "Carol Private 4111111111111111 carol.pii@example.com"',
+        detail: { items: [{ note: `paid with 4000 0566 5566 5556 by ${secrets[0]}` }] },
+      },
+      'refused',
+    );
+    const [record] = records();
+    expect(record?.['reason']).toBe('expected a number, got "Carol Private [redacted] [redacted]"');
+    expect(record?.['tenant']).toBe('owner [redacted]');
+    expect(JSON.stringify(record?.['detail'])).toBe('{"items":[{"note":"paid with [redacted] by [redacted]"}]}');
+    for (const planted of ['4111111111111111', '4000 0566 5566 5556', 'carol.pii', 'jane.doe', secrets[0] ?? '']) {
+      expect(lines[0]).not.toContain(planted);
+    }
+  });
+
+  it('takes out card numbers by network and Luhn check, and leaves other long numbers alone', () => {
+    expect(scrubText('card 4242-4242-4242-4242 ok')).toBe('card [redacted] ok');
+    expect(scrubText('amex 378282246310005')).toBe('amex [redacted]');
+    // An epoch in milliseconds, a number failing Luhn, and a digit run inside a longer one stay.
+    expect(scrubText('as_of 1782771654243')).toBe('as_of 1782771654243');
+    expect(scrubText('order 4111111111111112')).toBe('order 4111111111111112');
+    expect(scrubText('id 94111111111111111')).toBe('id 94111111111111111');
+  });
+
+  it('takes out HTTP credentials quoted in text', () => {
+    expect(scrubText('sent Authorization: Basic d2tfdGVzdF84SmQyOg== twice')).toBe(
+      'sent Authorization: [redacted] twice',
+    );
+    expect(scrubText('Bearer abc.def-ghi_jkl')).toBe('[redacted]');
+  });
+});
+
+describe('scrubJsonStrings', () => {
+  it('scrubs string literals only, so the line stays the same JSON document', () => {
+    const line = JSON.stringify({ amount: 4111111111111111, note: 'quote " and 4111 1111 1111 1111', ok: true });
+    const scrubbed = scrubJsonStrings(line);
+    expect(JSON.parse(scrubbed)).toEqual({ amount: 4111111111111111, note: 'quote " and [redacted]', ok: true });
   });
 });
