@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_HTTP_LIMITS, type HttpServerLimits } from '../adapters/http/http-server.js';
 import { logLevels } from '../log/logger.js';
 import type { LogLevel } from '../log/logger.js';
 
@@ -53,6 +54,14 @@ export interface EnvConfig {
   };
   readonly httpPort: number;
   readonly metricsPort: number;
+  /** HTTP_HOST: the address the connectors' webhook server binds; undefined → every interface, IPv6 and IPv4. */
+  readonly httpHost: string | undefined;
+  /** METRICS_HOST: the address the ops server (/healthz, /readyz, /metrics) binds; undefined → every interface. */
+  readonly metricsHost: string | undefined;
+  /** METRICS_BEARER_TOKEN: when set, /metrics answers 401 without `Authorization: Bearer <it>`. */
+  readonly metricsBearerToken: string | undefined;
+  /** What one client may take of either HTTP server. */
+  readonly httpLimits: HttpServerLimits;
   readonly logLevel: LogLevel;
   readonly flushIntervalMs: number;
   /** Lowercase ISO-4217 code. */
@@ -178,6 +187,9 @@ const brokerAddress = (entry: string) => {
 
 const kafkaName = /^[A-Za-z0-9._-]+$/;
 
+/** An IPv4 address or an IPv6 one (hex groups and colons): what a server can bind, no host names. */
+const bindAddress = /^(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$/;
+
 const variables = {
   KAFKA_BROKERS: variable(list(brokerAddress, 'host:port').optional()),
   KAFKA_CLIENT_ID: variable(matching(kafkaName, 'expected letters, digits, ".", "_" or "-"').default('persona-stream')),
@@ -212,6 +224,13 @@ const variables = {
   MAVERA_DRY_RUN: variable(booleanFlag.default(false)),
   HTTP_PORT: variable(integer(0, 65_535).default(8080)),
   METRICS_PORT: variable(integer(0, 65_535).default(9464)),
+  HTTP_HOST: variable(matching(bindAddress, 'expected an IPv4 or IPv6 address to bind, e.g. 127.0.0.1').optional()),
+  METRICS_HOST: variable(matching(bindAddress, 'expected an IPv4 or IPv6 address to bind, e.g. 127.0.0.1').optional()),
+  METRICS_BEARER_TOKEN: variable(secret.optional()),
+  HTTP_MAX_CONNECTIONS: variable(integer(1, 1_000_000).default(DEFAULT_HTTP_LIMITS.maxConnections)),
+  HTTP_HEADERS_TIMEOUT_MS: variable(integer(1_000, 600_000).default(DEFAULT_HTTP_LIMITS.headersTimeoutMs)),
+  HTTP_REQUEST_TIMEOUT_MS: variable(integer(1_000, 600_000).default(DEFAULT_HTTP_LIMITS.requestTimeoutMs)),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: variable(integer(1_000, 600_000).default(DEFAULT_HTTP_LIMITS.keepAliveTimeoutMs)),
   LOG_LEVEL: variable(oneOf(logLevels).default('info')),
   FLUSH_INTERVAL_MS: variable(integer(1, 86_400_000).default(60_000)),
   REPORTING_CURRENCY: variable(
@@ -326,6 +345,15 @@ function toConfig(values: ParsedVariables): EnvConfig {
     },
     httpPort: values.HTTP_PORT,
     metricsPort: values.METRICS_PORT,
+    httpHost: values.HTTP_HOST,
+    metricsHost: values.METRICS_HOST,
+    metricsBearerToken: values.METRICS_BEARER_TOKEN,
+    httpLimits: {
+      maxConnections: values.HTTP_MAX_CONNECTIONS,
+      headersTimeoutMs: values.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: values.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: values.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
     logLevel: values.LOG_LEVEL,
     flushIntervalMs: values.FLUSH_INTERVAL_MS,
     reportingCurrency: values.REPORTING_CURRENCY,

@@ -30,6 +30,7 @@ const sensitiveKeys = [
   'webhookSecrets',
   'sharedSecrets',
   'writeKeys',
+  'metricsBearerToken',
   'email',
   'card',
   'number',

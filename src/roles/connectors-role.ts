@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { startHttpServer, type Route } from '../adapters/http/http-server.js';
 import { EventPublisher } from '../adapters/kafka/event-publisher.js';
-import { segmentRoutes } from '../connectors/segment/segment-connector.js';
+import { SEGMENT_WEBHOOK_PATH, segmentRoutes } from '../connectors/segment/segment-connector.js';
+import { trackingApiEndpoint } from '../connectors/segment/tracking-api-endpoints.js';
 import { openStripeWebhookEnrichment } from '../connectors/stripe/webhook-enrichment.js';
 import { STRIPE_WEBHOOK_PATH, stripeWebhookRoute } from '../connectors/stripe/stripe-connector.js';
 import type { RunningRole } from './processor-role.js';
@@ -79,7 +80,19 @@ export async function startConnectorsRole(runtime: Runtime, selection: Connector
       }),
     );
   }
-  const server = await startHttpServer(routes, env.httpPort, logger);
+  const server = await startHttpServer(
+    routes,
+    {
+      port: env.httpPort,
+      host: env.httpHost,
+      limits: env.httpLimits,
+      // A request a route failed on is answered 500: counted too, so an attack that breaks a route shows on dashboards.
+      onUnhandledError: (request) => {
+        metrics.webhookRequests.inc({ route: connectorRouteLabel(request.url), result: 'internal_error' });
+      },
+    },
+    logger,
+  );
   const serving = [selection.stripe ? 'stripe' : '', selection.segment ? 'segment' : ''].filter(Boolean);
   logger.info(
     { port: server.port, stripe: selection.stripe, segment: selection.segment },
@@ -122,4 +135,12 @@ function connectionCloserOnDrain(): { readonly route: Route; drain(): void } {
       open.clear();
     },
   };
+}
+
+/** A bounded `route` label: a path the connectors serve, else `other` (any client can send any path). */
+function connectorRouteLabel(url: string | undefined): string {
+  const path = (url ?? '').split('?')[0] ?? '';
+  const known =
+    path === STRIPE_WEBHOOK_PATH || path === SEGMENT_WEBHOOK_PATH || trackingApiEndpoint(path) !== undefined;
+  return known ? path : 'other';
 }

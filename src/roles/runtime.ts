@@ -120,6 +120,15 @@ export async function createRuntime(
       env.processor.stateDir ?? join(tmpdir(), 'persona-stream', 'state', env.kafka.clientId),
       `g${String(generation)}`,
     ),
-    startOps: () => startOpsServer({ port: env.metricsPort, logger, metrics, checks: health }),
+    startOps: () =>
+      startOpsServer({
+        port: env.metricsPort,
+        host: env.metricsHost,
+        limits: env.httpLimits,
+        bearerToken: env.metricsBearerToken,
+        logger,
+        metrics,
+        checks: health,
+      }),
   };
 }

@@ -16,6 +16,8 @@ import { freePort } from '../support/free-port.js';
 import { exitOf, startCli, waitUntil } from '../support/pipeline-process.js';
 import { startTestBroker, type TestBroker } from '../support/test-broker.js';
 
+const LOOPBACK = { port: 0, host: '127.0.0.1' };
+
 const WRITE_KEY = 'wk_test_8Jd2';
 const OLD_WRITE_KEY = 'wk_test_previous';
 const SECRET = 'whsec_test_segment_fixture';
@@ -139,7 +141,7 @@ describe('segment connector against a broker', () => {
       now: () => Date.now(),
       onResult: (route, result) => results.push([route, result]),
     });
-    server = await startHttpServer(routes, 0, logger);
+    server = await startHttpServer(routes, LOOPBACK, logger);
   }, 120_000);
 
   afterAll(async () => {
@@ -465,7 +467,7 @@ describe('segment connector: broker failures', () => {
           durations.push(seconds);
         },
       }),
-      0,
+      LOOPBACK,
       logger,
     );
     try {

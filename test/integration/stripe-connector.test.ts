@@ -13,6 +13,8 @@ import { canonicalEventSchema } from '../../src/records/canonical-event.js';
 import { startLocalBroker, type LocalBroker } from '../../src/local-broker/local-broker.js';
 import { basilSubscriptionCreated } from '../fixtures/stripe-events.js';
 
+const LOOPBACK = { port: 0, host: '127.0.0.1' };
+
 const SECRET = 'whsec_test_current';
 const OLD_SECRET = 'whsec_test_previous';
 const serde = jsonSerde('io.personastream.CanonicalEvent', canonicalEventSchema);
@@ -77,7 +79,7 @@ describe('stripe connector: POST /webhooks/stripe', () => {
           onResult: (result) => results.push(result),
         }),
       ],
-      0,
+      LOOPBACK,
       logger,
     );
   }, 60_000);
@@ -168,7 +170,7 @@ describe('stripe connector: broker failures', () => {
     };
     const server = await startHttpServer(
       [stripeWebhookRoute({ publisher: failing, topic: 't', webhookSecrets: [SECRET], logger, now: () => Date.now() })],
-      0,
+      LOOPBACK,
       logger,
     );
     const body = subscriptionEvent('evt_retry', 'cus_D');

@@ -21,6 +21,8 @@ import { deadLetterSchema, type DeadLetter } from '../../src/records/dead-letter
 import { chargeObject, startFakeStripeApi, type FakeStripeApi } from '../support/fake-stripe-api.js';
 import { startTestBroker, type TestBroker } from '../support/test-broker.js';
 
+const LOOPBACK = { port: 0, host: '127.0.0.1' };
+
 const SECRET = 'whsec_test_disputes';
 const eventSerde = jsonSerde('io.personastream.CanonicalEvent', canonicalEventSchema);
 const letterSerde = jsonSerde('io.personastream.DeadLetter', deadLetterSchema);
@@ -73,7 +75,7 @@ async function serve(extra: Partial<StripeConnectorOptions>): Promise<number> {
         ...extra,
       }),
     ],
-    0,
+    LOOPBACK,
     logger,
   );
   servers.push(server);

@@ -122,6 +122,15 @@ seconds) + 5 s of slack, + the preStop pause that runs before SIGTERM. Call with
   value: {{ .Values.config.logLevel | quote }}
 - name: METRICS_PORT
   value: {{ int .Values.config.metricsPort | quote }}
+{{- /* The ops server answers the kubelet's probes and Prometheus on the pod IP only (config.metricsHost overrides). */}}
+- name: METRICS_HOST
+{{- if .Values.config.metricsHost }}
+  value: {{ .Values.config.metricsHost | quote }}
+{{- else }}
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+{{- end }}
 - name: SHUTDOWN_GRACE_MS
   value: {{ int .Values.config.shutdownGraceMs | quote }}
 - name: REPORTING_CURRENCY

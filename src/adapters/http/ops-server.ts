@@ -1,9 +1,10 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../log/logger.js';
 import { EventLoopHealth, type EventLoopHealthOptions } from '../health/event-loop-health.js';
 import type { CheckKind, HealthRegistry, HealthReport } from '../health/health-registry.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { startHttpServer, type RunningServer } from './http-server.js';
+import { startHttpServer, type HttpServerLimits, type RunningServer } from './http-server.js';
 
 export const HEALTHZ_PATH = '/healthz';
 export const READYZ_PATH = '/readyz';
@@ -14,6 +15,11 @@ export const EVENT_LOOP_CHECK = 'event-loop';
 export interface OpsServerOptions {
   /** METRICS_PORT; 0 picks a free port (tests). */
   readonly port: number;
+  /** METRICS_HOST; undefined → every interface. */
+  readonly host?: string | undefined;
+  readonly limits?: HttpServerLimits;
+  /** METRICS_BEARER_TOKEN: /metrics then wants `Authorization: Bearer <token>`; the probes stay open to the kubelet. */
+  readonly bearerToken?: string | undefined;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly checks: HealthRegistry;
@@ -25,7 +31,7 @@ export interface OpsServerOptions {
  * The operations endpoints every long-running role serves on METRICS_PORT:
  * - GET /healthz (liveness): 200 when every liveness check passes, the event loop's included, else 503;
  * - GET /readyz (readiness): 200 when every readiness check passes, else 503;
- * - GET /metrics: the Prometheus scrape.
+ * - GET /metrics: the Prometheus scrape (401 without the bearer token, when one is configured).
  * Health bodies are JSON: `{"status":"ok"|"failing","checks":{"<name>":{"ok":true,"detail":"…"}}}`.
  * Closing stops the event-loop monitor and removes its check.
  */
@@ -47,6 +53,13 @@ export async function startOpsServer(options: OpsServerOptions): Promise<Running
     return result;
   };
 
+  const expected = options.bearerToken === undefined ? undefined : Buffer.from(`Bearer ${options.bearerToken}`);
+  const bearerMatches = (authorization: string | undefined): boolean => {
+    if (expected === undefined) return true;
+    const given = Buffer.from(authorization ?? '');
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+
   const route = async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
     const path = request.url?.split('?')[0];
     if (path !== HEALTHZ_PATH && path !== READYZ_PATH && path !== METRICS_PATH) return false;
@@ -56,6 +69,11 @@ export async function startOpsServer(options: OpsServerOptions): Promise<Running
       return true;
     }
     if (path === METRICS_PATH) {
+      if (!bearerMatches(request.headers.authorization)) {
+        response.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'application/json' });
+        response.end(JSON.stringify({ error: 'a bearer token is required for /metrics' }));
+        return true;
+      }
       const text = await options.metrics.text();
       response.writeHead(200, { 'content-type': options.metrics.contentType, 'cache-control': 'no-store' });
       response.end(request.method === 'HEAD' ? undefined : text);
@@ -73,7 +91,15 @@ export async function startOpsServer(options: OpsServerOptions): Promise<Running
 
   let server: RunningServer;
   try {
-    server = await startHttpServer([route], options.port, options.logger);
+    server = await startHttpServer(
+      [route],
+      {
+        port: options.port,
+        host: options.host,
+        ...(options.limits === undefined ? {} : { limits: options.limits }),
+      },
+      options.logger,
+    );
   } catch (error) {
     unregister();
     eventLoop.stop();

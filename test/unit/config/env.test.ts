@@ -44,6 +44,15 @@ describe('loadEnv', () => {
       },
       httpPort: 8080,
       metricsPort: 9464,
+      httpHost: undefined,
+      metricsHost: undefined,
+      metricsBearerToken: undefined,
+      httpLimits: {
+        maxConnections: 1_024,
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+      },
       logLevel: 'info',
       flushIntervalMs: 60_000,
       reportingCurrency: 'usd',
@@ -52,6 +61,12 @@ describe('loadEnv', () => {
       sessionTimeoutMs: 30_000,
       shutdownGraceMs: 25_000,
     });
+  });
+
+  it('refuses a bind address that is a host name or not an address at all', () => {
+    const problems = problemsOf({ HTTP_HOST: 'example.com', METRICS_HOST: '0.0.0.0; rm' });
+    expect(problems.map((problem) => problem.variable)).toEqual(['HTTP_HOST', 'METRICS_HOST']);
+    expect(loadEnv({ METRICS_HOST: '::1' }).metricsHost).toBe('::1');
   });
 
   it('treats blank values as unset', () => {
@@ -87,6 +102,13 @@ describe('loadEnv', () => {
       MAVERA_DRY_RUN: 'no',
       HTTP_PORT: '0',
       METRICS_PORT: '0',
+      HTTP_HOST: '0.0.0.0',
+      METRICS_HOST: '10.42.0.17',
+      METRICS_BEARER_TOKEN: 'scrape-secret',
+      HTTP_MAX_CONNECTIONS: '4096',
+      HTTP_HEADERS_TIMEOUT_MS: '5000',
+      HTTP_REQUEST_TIMEOUT_MS: '20000',
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
       LOG_LEVEL: 'DEBUG',
       FLUSH_INTERVAL_MS: '15000',
       REPORTING_CURRENCY: 'EUR',
@@ -119,6 +141,15 @@ describe('loadEnv', () => {
       },
       httpPort: 0,
       metricsPort: 0,
+      httpHost: '0.0.0.0',
+      metricsHost: '10.42.0.17',
+      metricsBearerToken: 'scrape-secret',
+      httpLimits: {
+        maxConnections: 4_096,
+        headersTimeoutMs: 5_000,
+        requestTimeoutMs: 20_000,
+        keepAliveTimeoutMs: 65_000,
+      },
       logLevel: 'debug',
       flushIntervalMs: 15_000,
       reportingCurrency: 'eur',
