@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { localCacheDirectory } from './cache-directory.js';
+import { releaseFromEnv } from './kafka-version.js';
 import { fillOnce, LocalInfrastructureUnavailableError, pathExists, runCommand, runMaven } from './maven.js';
 
 /** The Apicurio Registry release the local registry runs unless APICURIO_VERSION names another (3.3.2 also works). */
@@ -8,12 +9,7 @@ export const DEFAULT_APICURIO_VERSION = '3.3.3';
 
 /** The Apicurio Registry version to run: APICURIO_VERSION when set, else the pinned default. */
 export function apicurioVersion(env: NodeJS.ProcessEnv = process.env): string {
-  const requested = env['APICURIO_VERSION']?.trim();
-  if (requested === undefined || requested === '') return DEFAULT_APICURIO_VERSION;
-  if (!/^\d+\.\d+\.\d+$/.test(requested)) {
-    throw new Error(`APICURIO_VERSION must be a release such as ${DEFAULT_APICURIO_VERSION}, got an unreadable value`);
-  }
-  return requested;
+  return releaseFromEnv(env, 'APICURIO_VERSION', DEFAULT_APICURIO_VERSION);
 }
 
 /** 3.3 is compiled for Java 21 (class files of version 65); 3.0 still ran on 17. */
