@@ -19,7 +19,7 @@ export async function openCanonicalPublisher(env: EnvConfig, kafka: Kafka, topic
           canonicalEventSchema,
         );
   // Backfill pages are large and nothing waits on them the way a webhook does: more time per send than the default.
-  const publisher = new EventPublisher(kafka, serde, { retries: 5, timeoutMs: 30_000 });
+  const publisher = new EventPublisher(kafka, serde, { timeoutMs: 30_000, idempotent: env.kafka.idempotent });
   await publisher.connect();
   return publisher;
 }

@@ -20,6 +20,11 @@ export interface EnvConfig {
     readonly ssl: boolean;
     readonly sasl: KafkaSasl | undefined;
     readonly topicPrefix: string;
+    /**
+     * KAFKA_IDEMPOTENT: the connectors', dead-letter and flusher producers are idempotent. False only for a broker
+     * that cannot hand kafkajs a producer id (librdkafka's mock cluster is one).
+     */
+    readonly idempotent: boolean;
   };
   /** Undefined when SCHEMA_REGISTRY_URL is unset: records travel as JSON validated by the same schemas. */
   readonly schemaRegistry:
@@ -202,6 +207,7 @@ const variables = {
       'persona-stream.',
     ),
   ),
+  KAFKA_IDEMPOTENT: variable(booleanFlag.default(true)),
   SCHEMA_REGISTRY_URL: variable(httpUrl.optional()),
   SCHEMA_REGISTRY_USERNAME: variable(text.optional()),
   SCHEMA_REGISTRY_PASSWORD: variable(text.optional()),
@@ -317,6 +323,7 @@ function toConfig(values: ParsedVariables): EnvConfig {
           ? undefined
           : { mechanism, username: values.KAFKA_SASL_USERNAME ?? '', password: values.KAFKA_SASL_PASSWORD ?? '' },
       topicPrefix: values.KAFKA_TOPIC_PREFIX,
+      idempotent: values.KAFKA_IDEMPOTENT,
     },
     schemaRegistry:
       registryUrl === undefined

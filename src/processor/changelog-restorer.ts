@@ -1,19 +1,53 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from '../log/logger.js';
-import { decodeStored, type StateStore, type StoredEntity } from './state-store.js';
+import { checkpointOf, decodeStored, type InputPositions, type StateStore, type StoredEntity } from './state-store.js';
 
-/** The changelog record carrying a partition's watermark; entity keys are `customer:…`/`user:…`, never this. */
+/**
+ * The changelog record carrying a partition's progress: its watermark and the input positions its states hold.
+ * Entity keys are `customer:…`/`user:…`, never this.
+ */
 export const WATERMARK_KEY = '~watermark';
 
-export function encodeWatermark(watermark: number): Buffer {
-  const bytes = Buffer.allocUnsafe(8);
-  bytes.writeDoubleBE(watermark, 0);
-  return bytes;
+/** The partition's progress as the changelog carries it under WATERMARK_KEY. */
+export interface PartitionProgress {
+  readonly watermark: number;
+  readonly inputs: InputPositions | undefined;
 }
 
-function decodeWatermark(bytes: Buffer): number {
-  return bytes.byteLength === 8 ? bytes.readDoubleBE(0) : Number.NEGATIVE_INFINITY;
+/**
+ * 8 bytes of watermark (a big-endian double), then, once input positions are known, their JSON. Every record has the
+ * full positions: compaction keeps only the newest one. A record of 8 bytes (written before positions were kept)
+ * reads as no positions.
+ */
+export function encodeWatermark(watermark: number, inputs?: InputPositions): Buffer {
+  const head = Buffer.allocUnsafe(8);
+  head.writeDoubleBE(watermark, 0);
+  return inputs === undefined ? head : Buffer.concat([head, Buffer.from(JSON.stringify(inputs), 'utf8')]);
+}
+
+export function decodeProgress(bytes: Buffer): PartitionProgress {
+  if (bytes.byteLength < 8) return { watermark: Number.NEGATIVE_INFINITY, inputs: undefined };
+  const watermark = bytes.readDoubleBE(0);
+  if (bytes.byteLength === 8) return { watermark, inputs: undefined };
+  return { watermark, inputs: parseInputPositions(bytes.subarray(8).toString('utf8')) };
+}
+
+/** Positions that do not parse are unknown: the older ones stay in force, so fewer records are skipped, never more. */
+function parseInputPositions(text: string): InputPositions | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const positions: Record<string, string> = {};
+  for (const [topic, offset] of Object.entries(value)) {
+    if (typeof offset !== 'string' || !/^\d+$/.test(offset)) return undefined;
+    positions[topic] = offset;
+  }
+  return positions;
 }
 
 export interface RestoreOptions {
@@ -40,6 +74,7 @@ interface Pending {
   /** High watermark when the restore began: the restore is complete once the record before it is read. */
   readonly end: bigint;
   watermark: number;
+  inputs: InputPositions | undefined;
 }
 
 /**
@@ -65,8 +100,10 @@ export async function restoreFromChangelog(options: RestoreOptions): Promise<Res
       options.store.clear(partition);
       start = low;
     }
-    if (start < end)
-      pending.set(partition, { start, end, watermark: checkpoint?.watermark ?? Number.NEGATIVE_INFINITY });
+    if (start < end) {
+      const watermark = checkpoint?.watermark ?? Number.NEGATIVE_INFINITY;
+      pending.set(partition, { start, end, watermark, inputs: checkpoint?.inputs });
+    }
   }
   if (pending.size === 0) return { records: 0, partitions: [], durationMs: performance.now() - started };
 
@@ -118,15 +155,20 @@ export async function restoreFromChangelog(options: RestoreOptions): Promise<Res
               next = offset + 1n;
               const key = message.key?.toString('utf8');
               if (key === undefined || message.value === null) continue;
-              if (key === WATERMARK_KEY) entry.watermark = Math.max(entry.watermark, decodeWatermark(message.value));
-              else entities.set(key, decodeStored(message.value));
+              if (key === WATERMARK_KEY) {
+                const progress = decodeProgress(message.value);
+                entry.watermark = Math.max(entry.watermark, progress.watermark);
+                // The newest positions: those of the newest states, written in the same record batch as them.
+                if (progress.inputs !== undefined) entry.inputs = progress.inputs;
+              } else entities.set(key, decodeStored(message.value));
             }
             if (next === entry.start) return Promise.resolve();
             records += entities.size;
-            options.store.write(batch.partition, entities, {
-              changelogOffset: next.toString(),
-              watermark: entry.watermark,
-            });
+            options.store.write(
+              batch.partition,
+              entities,
+              checkpointOf(next.toString(), entry.watermark, entry.inputs),
+            );
             pending.set(batch.partition, { ...entry, start: next });
             if (next >= entry.end) pending.delete(batch.partition);
             if (pending.size === 0) finish();

@@ -16,7 +16,7 @@ import type { CanonicalEvent } from '../records/canonical-event.js';
 import { encodeDeadLetterValue, type DeadLetter } from '../records/dead-letter.js';
 import { profileToRecord, type ProfileRecord } from '../records/profile-record.js';
 import { CanonicalEventError, decodeCanonicalEvent } from '../sources/canonical-events.js';
-import type { StateStore, StoredEntity } from './state-store.js';
+import type { InputPositions, StateStore, StoredEntity } from './state-store.js';
 
 /** Turns a state into bytes and back, exactly (src/domain/state). */
 export interface EntityStateCodec {
@@ -40,7 +40,11 @@ export interface BatchOutcome {
   readonly deadLetters: DeadLetter[];
   readonly applied: number;
   readonly duplicates: number;
+  /** Input records left out because the state already held their effect (see `process`). */
+  readonly skipped: number;
   readonly watermark: number;
+  /** The input positions the outcome's states hold; undefined when no input record was read (the stored ones stand). */
+  readonly inputs: InputPositions | undefined;
 }
 
 export interface PartitionProcessorOptions {
@@ -98,12 +102,29 @@ export class PartitionProcessor {
     return this.watermarkValue;
   }
 
+  /**
+   * Applies a batch of input records. A record before the stored input position of its topic is skipped: the state
+   * already holds its effect. That is the replay of a batch whose changelog write was acknowledged but whose offset
+   * commit was not (a crash or a lost partition in between): the restored state includes it, the group re-delivers
+   * it. Event-id deduplication cannot be relied on for that, since it is bounded: a Segment message older than the
+   * state's horizon (the longest window plus lateness_days before the watermark, which the batch itself advanced)
+   * is counted again, and one real-broker fetch can span months of event time.
+   */
   async process(records: readonly InputRecord[], now: number, caughtUp: boolean): Promise<BatchOutcome> {
     const working = new Map<string, Working>();
     const deadLetters: DeadLetter[] = [];
+    // The store's positions, not in-memory ones: a batch whose persist failed is retried onto the stored state.
+    const held = this.options.store.checkpoint(this.partition)?.inputs ?? {};
+    const positions: Record<string, string> = { ...held };
     let applied = 0;
     let duplicates = 0;
+    let skipped = 0;
     for (const record of records) {
+      if (heldBy(held, record)) {
+        skipped += 1;
+        continue;
+      }
+      positions[record.topic] = (BigInt(record.offset) + 1n).toString();
       const rejection = (code: string, reason: string): DeadLetter => ({
         topic: record.topic,
         partition: record.partition,
@@ -156,7 +177,9 @@ export class PartitionProcessor {
     const profiles: ProfileRecord[] = [];
     for (const [key, entry] of working) this.settle(key, entry, entities, profiles, true);
     if (caughtUp) this.refreshIfDue(working, entities, profiles);
-    return { entities, profiles, deadLetters, applied, duplicates, watermark: this.watermarkValue };
+    const watermark = this.watermarkValue;
+    const inputs = records.length > 0 ? positions : undefined;
+    return { entities, profiles, deadLetters, applied, duplicates, skipped, watermark, inputs };
   }
 
   /**
@@ -176,7 +199,7 @@ export class PartitionProcessor {
       last = key;
       if (++visited === limit) break;
     }
-    const outcome = { entities, profiles, deadLetters: [], applied: 0, duplicates: 0, watermark: this.watermarkValue };
+    const outcome = this.outcomeWithoutInput(entities, profiles);
     return { outcome, last: visited === limit ? last : undefined };
   }
 
@@ -191,7 +214,12 @@ export class PartitionProcessor {
       this.watermarkValue = time;
       this.refreshIfDue(new Map(), entities, profiles);
     }
-    return { entities, profiles, deadLetters: [], applied: 0, duplicates: 0, watermark: this.watermarkValue };
+    return this.outcomeWithoutInput(entities, profiles);
+  }
+
+  private outcomeWithoutInput(entities: Map<string, StoredEntity>, profiles: ProfileRecord[]): BatchOutcome {
+    const watermark = this.watermarkValue;
+    return { entities, profiles, deadLetters: [], applied: 0, duplicates: 0, skipped: 0, watermark, inputs: undefined };
   }
 
   private periodOf(time: number): number {
@@ -257,6 +285,12 @@ export class PartitionProcessor {
     working.set(key, entry);
     return entry;
   }
+}
+
+/** Whether the state already holds the record's effect: it lies before the stored position of its topic. */
+export function heldBy(positions: InputPositions, record: Pick<InputRecord, 'topic' | 'offset'>): boolean {
+  const next = positions[record.topic];
+  return next !== undefined && BigInt(record.offset) < BigInt(next);
 }
 
 /** A profile's identity without its evaluation time: only a change of content makes a new profile record. */

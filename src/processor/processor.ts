@@ -1,4 +1,13 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import type {
+  Admin,
+  Consumer,
+  EachBatchPayload,
+  Kafka,
+  Message,
+  Producer,
+  RecordMetadata,
+  TopicMessages,
+} from 'kafkajs';
 import { coPartitionedAssigner } from '../adapters/kafka/co-partitioned-assigner.js';
 import type { RecordSerde } from '../adapters/kafka/record-serde.js';
 import type { Pipeline } from '../domain/pipeline/pipeline.js';
@@ -14,7 +23,7 @@ import {
   type InputRecord,
   type PartitionProcessorOptions,
 } from './partition-processor.js';
-import { encodeStored, type StateStore } from './state-store.js';
+import { checkpointOf, encodeStored, type InputPositions, type StateStore } from './state-store.js';
 
 export interface ProcessorTopics {
   readonly stripeEvents: string;
@@ -109,24 +118,31 @@ export interface ProcessorOptions {
   readonly observer?: ProcessorObserver;
   /** A bounded replay run instead of the live, endless one. */
   readonly replay?: ProcessorReplay;
+  /** An idempotent producer (default); false only for a broker that cannot hand out producer ids (KAFKA_IDEMPOTENT). */
+  readonly idempotent?: boolean;
 }
 
 /**
  * The stateful processor: a consumer group over both event topics, the domain reducer per entity key, state in the
  * local store and in the compacted changelog. Per batch, in this order: the changelog records, changed profiles and
  * dead letters are acknowledged by the broker, then the input offsets are committed, then the local store is
- * written with its checkpoint. A crash anywhere replays events whose effects are already in (or restored from) the
- * changelog, where the reducer's event-id deduplication makes them no-ops: exactly-once effect on state.
+ * written with its checkpoint. The changelog's states carry the input offsets they hold (in the watermark record of
+ * the same record batch), so a crash between the acknowledgement and the commit re-delivers records that the
+ * restored state skips rather than applies again: exactly-once effect on state, whatever their event time.
  */
 export class Processor {
   private readonly consumer: Consumer;
-  private readonly producer: Producer;
+  private producer: Producer;
+  /** The last write failed: the producer's sequence numbers may disagree with the broker's (see send()). */
+  private producerStale = false;
   private readonly admin: Admin;
   private readonly partitions = new Map<number, PartitionProcessor>();
   private readonly locks = new Map<number, Promise<unknown>>();
   private readonly lastActivity = new Map<number, number>();
   private readonly caughtUp = new Set<number>();
   private restoring: Promise<void> = Promise.resolve();
+  /** The write in flight: partitions' batches run side by side, their writes one after another. */
+  private sending: Promise<unknown> = Promise.resolve();
   private restoringCount = 0;
   private assignedOnce = false;
   private tick: NodeJS.Timeout | undefined;
@@ -161,7 +177,7 @@ export class Processor {
       // Partition p of both event topics must belong to one member: they share state partition p.
       partitionAssigners: [coPartitionedAssigner],
     });
-    this.producer = options.kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 5 } });
+    this.producer = this.createProducer();
     this.admin = options.kafka.admin();
   }
 
@@ -354,6 +370,12 @@ export class Processor {
       const lag = Number(batch.offsetLag());
       const caughtUp = lag === 0;
       const outcome = await processor.process(records, this.options.now(), caughtUp);
+      if (outcome.skipped > 0) {
+        this.options.logger.info(
+          { topic: batch.topic, partition, skipped: outcome.skipped, firstOffset: batch.firstOffset() },
+          'skipped input records whose effect the restored state already holds',
+        );
+      }
       const next = (BigInt(batch.lastOffset()) + 1n).toString();
       await this.persist(partition, outcome, [{ topic: batch.topic, partition, offset: next }], payload);
       payload.resolveOffset(batch.lastOffset());
@@ -505,7 +527,7 @@ export class Processor {
       if (outcome.profiles.length > 0) {
         topicMessages.push({ topic: topics.profiles, messages: await this.profileMessages(outcome, partition) });
       }
-      const results = await this.producer.sendBatch({ topicMessages, acks: -1, timeout: 30_000 });
+      const results = await this.send(topicMessages);
       const base = results.find((result) => result.topicName === topics.changelog && result.partition === partition);
       changelogOffset = (BigInt(base?.baseOffset ?? '0') + BigInt(changelog.length)).toString();
     }
@@ -535,9 +557,12 @@ export class Processor {
     const changelog: Message[] = [];
     for (const [key, entity] of outcome.entities) changelog.push({ key, value: encodeStored(entity), partition });
     const previous = store.checkpoint(partition);
+    const inputs = outcome.inputs ?? previous?.inputs;
     const watermarkMoved = previous === undefined || previous.watermark !== outcome.watermark;
-    if (watermarkMoved && Number.isFinite(outcome.watermark)) {
-      changelog.push({ key: WATERMARK_KEY, value: encodeWatermark(outcome.watermark), partition });
+    const inputsMoved = outcome.inputs !== undefined && !samePositions(outcome.inputs, previous?.inputs);
+    if ((watermarkMoved && Number.isFinite(outcome.watermark)) || inputsMoved) {
+      // Last, in the same record batch as the states it describes: the changelog never claims input it lacks.
+      changelog.push({ key: WATERMARK_KEY, value: encodeWatermark(outcome.watermark, inputs), partition });
     }
     const topicMessages: TopicMessages[] = [];
     if (changelog.length > 0) topicMessages.push({ topic: topics.changelog, messages: changelog });
@@ -558,7 +583,7 @@ export class Processor {
     }
     let changelogOffset = previous?.changelogOffset ?? '0';
     if (topicMessages.length > 0) {
-      const results = await this.producer.sendBatch({ topicMessages, acks: -1, timeout: 30_000 });
+      const results = await this.send(topicMessages);
       // This instance is the partition's only writer, so its records are contiguous from the lowest base offset.
       const bases = results
         .filter((result) => result.topicName === topics.changelog && result.partition === partition)
@@ -578,7 +603,48 @@ export class Processor {
         });
       }
     }
-    store.write(partition, outcome.entities, { changelogOffset, watermark: outcome.watermark });
+    store.write(partition, outcome.entities, checkpointOf(changelogOffset, outcome.watermark, inputs));
+  }
+
+  /**
+   * Idempotent: a write retried after a lost acknowledgement is appended once, and in order. Retries are unlimited
+   * (kafkajs' default for it, so no warning about limited ones): a batch waits out a broker outage rather than
+   * failing, bounded by the drain deadline on SIGTERM and by the liveness check (no heartbeat); after a restart,
+   * restore resumes from the changelog. Limited retries would fail a write the broker may have appended, see send().
+   */
+  private createProducer(): Producer {
+    return this.options.kafka.producer({
+      allowAutoTopicCreation: false,
+      maxInFlightRequests: 1,
+      ...((this.options.idempotent ?? true) ? { idempotent: true } : { retry: { retries: 5 } }),
+    });
+  }
+
+  /**
+   * One write at a time. kafkajs winds a failed request's sequence numbers back, although the broker may have
+   * appended it, and retries it with them; a write sent in between would take them and could be acknowledged as a
+   * duplicate without being written. A write that fails for good leaves the producer suspect: the next one goes
+   * through a new producer, with a new producer id.
+   */
+  private send(topicMessages: TopicMessages[]): Promise<RecordMetadata[]> {
+    const next = this.sending
+      .catch(() => undefined)
+      .then(async () => {
+        if (this.producerStale) {
+          await this.producer.disconnect().catch(() => undefined);
+          this.producer = this.createProducer();
+          await this.producer.connect();
+          this.producerStale = false;
+        }
+        try {
+          return await this.producer.sendBatch({ topicMessages, acks: -1, timeout: 30_000 });
+        } catch (error) {
+          this.producerStale = this.options.idempotent ?? true;
+          throw error;
+        }
+      });
+    this.sending = next;
+    return next;
   }
 
   private async withLock<T>(partition: number, work: () => Promise<T>): Promise<T> {
@@ -595,4 +661,10 @@ export class Processor {
 
 function rangeKey(topic: string, partition: number): string {
   return `${topic}:${String(partition)}`;
+}
+
+function samePositions(a: InputPositions, b: InputPositions | undefined): boolean {
+  if (b === undefined) return false;
+  const topics = Object.keys(a);
+  return topics.length === Object.keys(b).length && topics.every((topic) => a[topic] === b[topic]);
 }

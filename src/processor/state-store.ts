@@ -3,13 +3,31 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 
 /**
+ * Input topic → the next offset of that topic (the state partition's partition of it) whose effect the state does
+ * not hold yet, as a decimal string. A topic that is absent has no known position: none of its records is skipped.
+ */
+export type InputPositions = Readonly<Record<string, string>>;
+
+/**
  * Where a partition's state stands relative to its changelog: every changelog record before `changelogOffset` is
- * already in the local store. `watermark` is the partition's event-time watermark at that point.
+ * already in the local store. `watermark` is the partition's event-time watermark at that point, and `inputs` the
+ * input records the state holds (a replay of records before them is skipped, not applied again).
  */
 export interface PartitionCheckpoint {
   /** Next changelog offset to read, as the decimal string Kafka uses for 64-bit offsets. */
   readonly changelogOffset: string;
   readonly watermark: number;
+  /** Absent in checkpoints written before input positions were kept, and in a replay's fresh generation. */
+  readonly inputs?: InputPositions;
+}
+
+/** A checkpoint, with `inputs` only where they are known (the stored JSON has no undefined field). */
+export function checkpointOf(
+  changelogOffset: string,
+  watermark: number,
+  inputs: InputPositions | undefined,
+): PartitionCheckpoint {
+  return inputs === undefined ? { changelogOffset, watermark } : { changelogOffset, watermark, inputs };
 }
 
 export interface StoredEntity {

@@ -33,7 +33,10 @@ export interface ConnectorSelection {
 export async function startConnectorsRole(runtime: Runtime, selection: ConnectorSelection): Promise<ConnectorsRole> {
   const { env, topics, metrics, kafka } = runtime;
   const logger = runtime.logger.child({ role: 'connectors' });
-  const publisher = new EventPublisher(kafka, runtime.serdes.event, { deadlineMs: CONNECTOR_PUBLISH_DEADLINE_MS });
+  const publisher = new EventPublisher(kafka, runtime.serdes.event, {
+    deadlineMs: CONNECTOR_PUBLISH_DEADLINE_MS,
+    idempotent: env.kafka.idempotent,
+  });
   await publisher.connect();
   // Disputes whose charge is only an id: re-keyed through the Stripe API, else kept on the dead-letter topic.
   const enrichment = await openStripeWebhookEnrichment(env, kafka);

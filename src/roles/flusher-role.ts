@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { trackConsumerHealth } from '../adapters/health/consumer-health.js';
 import { LeaderLock } from '../adapters/kafka/leader-lock.js';
 import { RecordDecodeError } from '../adapters/kafka/record-serde.js';
+import { SerialProducer } from '../adapters/kafka/serial-producer.js';
 import { readTopicToEnd } from '../adapters/kafka/topic-reader.js';
 import { FlushEngine, FlushOutputError, formatDryRunDiff, type FlushReport } from '../flusher/index.js';
 import { encodeDeadLetterValue, type DeadLetter } from '../records/dead-letter.js';
@@ -32,10 +33,11 @@ export interface FlusherRoleOptions {
 export async function startFlusherRole(runtime: Runtime, options: FlusherRoleOptions = {}): Promise<FlusherRole> {
   const { env, topics, serdes, metrics, logger: rootLogger } = runtime;
   const logger = rootLogger.child({ role: 'flusher' });
-  const producer: Producer = runtime.kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 5 } });
+  // Idempotent: a produce retried after a lost ack does not write an audit or registry record twice.
+  const producer = new SerialProducer(runtime.kafka, { idempotent: env.kafka.idempotent });
   await producer.connect();
   const send = async (topic: string, messages: { key: string | null; value: Buffer }[]) => {
-    await producer.send({ topic, acks: -1, messages });
+    await producer.send(topic, messages);
     metrics.recordsProduced.inc({ topic }, messages.length);
   };
   const engine = new FlushEngine({

@@ -76,6 +76,7 @@ export async function startProcessorRole(
     clockTickMs: env.processor.clockTickMs,
     sessionTimeoutMs: env.sessionTimeoutMs,
     observer,
+    idempotent: env.kafka.idempotent,
   });
   const consumerHealth = trackConsumerHealth(processor.kafkaConsumer, 'processor-consumer', {
     sessionTimeoutMs: env.sessionTimeoutMs,

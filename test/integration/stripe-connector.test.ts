@@ -1,17 +1,19 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpServer, type RunningServer } from '../../src/adapters/http/http-server.js';
 import { EventPublisher, PublishError, type EventSink } from '../../src/adapters/kafka/event-publisher.js';
 import { jsonSerde } from '../../src/adapters/kafka/record-serde.js';
+import { readTopicToEnd } from '../../src/adapters/kafka/topic-reader.js';
 import { stripeWebhookRoute } from '../../src/connectors/stripe/stripe-connector.js';
 import { createLogger } from '../../src/log/logger.js';
 import { canonicalEventSchema } from '../../src/records/canonical-event.js';
-import { startLocalBroker, type LocalBroker } from '../../src/local-broker/local-broker.js';
 import { basilSubscriptionCreated } from '../fixtures/stripe-events.js';
+import { quietKafka } from '../support/pipeline-process.js';
+import { startTestBroker, type TestBroker } from '../support/test-broker.js';
 
 const LOOPBACK = { port: 0, host: '127.0.0.1' };
 
@@ -45,12 +47,12 @@ async function post(port: number, body: string, signature?: string) {
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-describe('stripe connector: POST /webhooks/stripe', () => {
-  let broker: LocalBroker;
+describe('stripe connector: POST /webhooks/stripe (the shared Apache Kafka)', () => {
+  let broker: TestBroker;
   let kafka: Kafka;
   let publisher: EventPublisher;
   let server: RunningServer;
-  const topic = 'stripe.events';
+  let topic: string;
 
   async function highWatermark(): Promise<number> {
     const admin = kafka.admin();
@@ -63,8 +65,10 @@ describe('stripe connector: POST /webhooks/stripe', () => {
   const results: string[] = [];
 
   beforeAll(async () => {
-    broker = await startLocalBroker({ topics: [{ name: topic, partitions: 3 }] });
-    kafka = new Kafka({ brokers: [...broker.bootstrapServers], logLevel: logLevel.NOTHING });
+    broker = await startTestBroker();
+    topic = `${broker.prefix}stripe.events`;
+    await broker.createTopics([{ name: topic, partitions: 3 }]);
+    kafka = quietKafka(broker);
     publisher = new EventPublisher(kafka, serde);
     await publisher.connect();
     server = await startHttpServer(
@@ -96,20 +100,10 @@ describe('stripe connector: POST /webhooks/stripe', () => {
     expect(await post(server.port, body, sign(body))).toEqual({ status: 200, body: { received: true } });
     expect(await highWatermark()).toBe(before + 1);
 
-    const consumer = kafka.consumer({ groupId: 'stripe-connector-test', maxWaitTimeInMs: 100 });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const record = await new Promise<{ key: string; value: Buffer }>((resolve) => {
-      void consumer.run({
-        eachMessage: ({ message }) => {
-          resolve({ key: message.key?.toString() ?? '', value: message.value ?? Buffer.alloc(0) });
-          return Promise.resolve();
-        },
-      });
-    });
-    await consumer.disconnect();
-    const event = await serde.decode(record.value);
-    expect(record.key).toBe('cus_A');
+    const [record, ...others] = await readTopicToEnd(kafka, topic);
+    expect(others).toEqual([]);
+    const event = await serde.decode(record?.value ?? Buffer.alloc(0));
+    expect(record?.key).toBe('cus_A');
     expect(event).toMatchObject({ event_id: 'evt_signed_1', source: 'stripe', entity_key: 'cus_A', payload: body });
   }, 60_000);
 
@@ -181,13 +175,14 @@ describe('stripe connector: broker failures', () => {
 
 describe('persona-stream stripe-connector (the process)', () => {
   it('serves webhooks on HTTP_PORT against KAFKA_BROKERS and exits 0 on SIGTERM', async () => {
-    const broker = await startLocalBroker({ topics: [{ name: 'proc.stripe.events', partitions: 1 }] });
+    const broker = await startTestBroker();
+    await broker.createTopics([{ name: `${broker.prefix}proc.stripe.events`, partitions: 1 }]);
     const bin = join(fileURLToPath(new URL('../..', import.meta.url)), 'dist/src/cli/main.js');
     const child = spawn(process.execPath, [bin, 'stripe-connector'], {
       env: {
         ...process.env,
         KAFKA_BROKERS: broker.bootstrapServers.join(','),
-        KAFKA_TOPIC_PREFIX: 'proc.',
+        KAFKA_TOPIC_PREFIX: `${broker.prefix}proc.`,
         STRIPE_WEBHOOK_SECRET: SECRET,
         HTTP_PORT: '0',
         METRICS_PORT: '0',
@@ -208,6 +203,8 @@ describe('persona-stream stripe-connector (the process)', () => {
       });
       const body = subscriptionEvent('evt_process', 'cus_P');
       expect((await post(port, body, sign(body))).status).toBe(200);
+      const records = await readTopicToEnd(quietKafka(broker), `${broker.prefix}proc.stripe.events`);
+      expect(records.map((record) => record.key)).toEqual(['cus_P']);
       child.kill('SIGTERM');
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       expect(code).toBe(0);

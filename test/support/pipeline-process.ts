@@ -32,7 +32,8 @@ export function startCli(command: readonly string[], env: Record<string, string>
 }
 
 export function exitOf(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  // A child already ended by a signal has exitCode null and signalCode set: its 'exit' has been and gone.
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) =>
     child.once('exit', (code) => {
       resolve(code);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, KafkaJSError, logLevel, type Admin } from 'kafkajs';
 import { inject } from 'vitest';
 import { startLocalBroker, type LocalBroker } from '../../src/local-broker/local-broker.js';
 import { startApacheKafka, type ApacheKafka } from '../../src/local-kafka/apache-kafka.js';
@@ -110,8 +110,10 @@ export async function createRealTopics(
   const admin = new Kafka({ brokers: [...bootstrapServers], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
+    // Not kafkajs' waitForLeaders: it gives up on the UNKNOWN_TOPIC_OR_PARTITION that a KRaft broker answers until a
+    // new topic has reached its metadata cache (often hit when several tests create topics at once).
     await admin.createTopics({
-      waitForLeaders: true,
+      waitForLeaders: false,
       topics: topics.map((topic) => ({
         topic: topic.name,
         numPartitions: topic.partitions,
@@ -119,7 +121,29 @@ export async function createRealTopics(
         configEntries: topic.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
       })),
     });
+    await waitForLeaders(admin, topics);
   } finally {
     await admin.disconnect();
+  }
+}
+
+async function waitForLeaders(admin: Admin, topics: readonly TestTopic[]): Promise<void> {
+  const names = topics.map((topic) => topic.name);
+  const deadline = Date.now() + 30_000;
+  let last: unknown;
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: names });
+      const led = topics.every((topic) => {
+        const partitions = metadata.topics.find((entry) => entry.name === topic.name)?.partitions ?? [];
+        return partitions.length === topic.partitions && partitions.every((partition) => partition.leader >= 0);
+      });
+      if (led) return;
+    } catch (error) {
+      if (!(error instanceof KafkaJSError) || !error.retriable) throw error;
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`no leaders after 30 s for ${names.join(', ')}`, { cause: last });
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -9,7 +9,8 @@ export interface ClusterDescription {
 
 /**
  * Waits until a real client's metadata call to the cluster succeeds (a broker that listens is not yet one that
- * answers), retrying until `timeoutMs` has passed; rejects with the last error then.
+ * answers) and a group coordinator answers (a fresh cluster creates its offsets topic on the first group request and
+ * says NOT_COORDINATOR meanwhile), retrying until `timeoutMs` has passed; rejects with the last error then.
  */
 export async function waitForCluster(
   bootstrapServers: readonly string[],
@@ -28,7 +29,10 @@ export async function waitForCluster(
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
-      if (cluster.brokers.length > 0) return { brokers: cluster.brokers.length, controllerId: cluster.controller };
+      if (cluster.brokers.length > 0) {
+        await admin.fetchOffsets({ groupId: 'persona-stream-probe', topics: [] });
+        return { brokers: cluster.brokers.length, controllerId: cluster.controller };
+      }
     } catch (error) {
       lastError = error;
     } finally {

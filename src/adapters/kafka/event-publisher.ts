@@ -1,7 +1,8 @@
 import kafkajs from 'kafkajs';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { CanonicalEvent } from '../../records/canonical-event.js';
 import type { RecordSerde } from './record-serde.js';
+import { SerialProducer } from './serial-producer.js';
 
 // kafkajs is CommonJS: its enums are reached through the default export under ESM.
 const { CompressionTypes } = kafkajs;
@@ -22,9 +23,9 @@ export class PublishError extends Error {
 }
 
 /**
- * No acknowledgement within the publisher's deadline. The send is not cancelled (Kafka has no way to): the events may
- * still be written after the caller was told they were not, so a retried delivery can duplicate them, which the
- * processor's event-id deduplication absorbs.
+ * No acknowledgement within the publisher's deadline. A send still queued then is dropped; one already sent cannot be
+ * recalled (Kafka has no way to): its events may still be written after the caller was told they were not, so a
+ * retried delivery can duplicate them, which the processor's event-id deduplication absorbs.
  */
 export class PublishDeadlineError extends Error {
   constructor(readonly deadlineMs: number) {
@@ -39,36 +40,37 @@ export interface EventSink {
 }
 
 export interface PublisherOptions {
-  /** Retries inside the client before a send is reported failed (bounded, so a webhook gets its 503 in time). */
-  readonly retries?: number;
+  /** An idempotent producer (default); false only on a broker that cannot do it (see producerOptions). */
+  readonly idempotent?: boolean;
   /** How long the broker may wait for the in-sync replicas' acks (Kafka's produce timeout, default 10 000 ms). */
   readonly timeoutMs?: number;
   /**
-   * Client-side bound on one publish, retries and reconnects included: past it, publish rejects with a
-   * PublishError caused by PublishDeadlineError. Without it a send to an unreachable broker keeps retrying for as
-   * long as kafkajs' connection retries last (about 20 s), longer than a webhook sender waits for its answer.
+   * Client-side bound on one publish, waiting behind earlier sends, retries and reconnects included: past it,
+   * publish rejects with a PublishError caused by PublishDeadlineError. Without it a send to an unreachable broker
+   * keeps retrying for as long as kafkajs' connection retries last (about 10 s), longer than a webhook sender
+   * waits for its answer.
    */
   readonly deadlineMs?: number;
 }
 
 /**
  * Publishes canonical events keyed by their entity key (so one customer's or user's events stay ordered in one
- * partition), with acks from all in-sync replicas and gzip compression. `publish` resolves only after the broker
- * acknowledged every event; otherwise it rejects with a PublishError and nothing may be reported as written.
+ * partition), idempotently, with acks from all in-sync replicas and gzip compression, in the order `publish` was
+ * called. `publish` resolves only after the broker acknowledged every event; otherwise it rejects with a
+ * PublishError and nothing may be reported as written.
  */
 export class EventPublisher implements EventSink {
-  private readonly producer: Producer;
+  private readonly producer: SerialProducer;
 
   constructor(
     kafka: Kafka,
     private readonly serde: RecordSerde<CanonicalEvent>,
     private readonly options: PublisherOptions = {},
   ) {
-    // Not idempotent: kafkajs' non-transactional idempotent producer fails on some brokers (the local mock among
-    // them); duplicates from a retried send are harmless because the processor deduplicates by event id.
-    this.producer = kafka.producer({
-      allowAutoTopicCreation: false,
-      retry: { retries: options.retries ?? 3, initialRetryTime: 100, maxRetryTime: 2_000 },
+    this.producer = new SerialProducer(kafka, {
+      idempotent: options.idempotent ?? true,
+      timeoutMs: options.timeoutMs ?? 10_000,
+      compression: CompressionTypes.GZIP,
     });
   }
 
@@ -82,39 +84,38 @@ export class EventPublisher implements EventSink {
 
   async publish(topic: string, events: readonly CanonicalEvent[]): Promise<void> {
     if (events.length === 0) return;
+    // No record timestamp of ours: the producer stamps publish time. Event time is occurred_at in the value. An old
+    // occurred_at there (a backfill, a Stripe retry days later) made the broker drop the producer's sequence
+    // numbers on restart (older than producer.id.expiration.ms, 1 day), so a retried send was written twice
+    // (measured); and `replay --from <instant>` reads record time as publish time.
     const messages = await Promise.all(
       events.map(async (event) => ({
         key: event.entity_key,
         value: await this.serde.encode(event),
         headers: { source: event.source, type: event.type },
-        timestamp: String(event.occurred_at),
       })),
     );
-    const sent = this.producer.send({
-      topic,
-      acks: -1,
-      compression: CompressionTypes.GZIP,
-      timeout: this.options.timeoutMs ?? 10_000,
-      messages,
-    });
-    const deadlineMs = this.options.deadlineMs;
+    const deadline = this.options.deadlineMs === undefined ? undefined : deadlineSignal(this.options.deadlineMs);
     try {
-      await (deadlineMs === undefined ? sent : withinDeadline(sent, deadlineMs));
+      await this.producer.send(topic, messages, deadline?.signal);
     } catch (error) {
       throw new PublishError(topic, events.length, { cause: error });
+    } finally {
+      deadline?.clear();
     }
   }
 }
 
-/** `work`, or a PublishDeadlineError once `deadlineMs` passed first (a later rejection of `work` is then ignored). */
-function withinDeadline<T>(work: Promise<T>, deadlineMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      reject(new PublishDeadlineError(deadlineMs));
-    }, deadlineMs);
-  });
-  return Promise.race([work, expired]).finally(() => {
-    clearTimeout(timer);
-  });
+/** A signal aborted with a PublishDeadlineError once `deadlineMs` passed, unless cleared first. */
+function deadlineSignal(deadlineMs: number): { readonly signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    controller.abort(new PublishDeadlineError(deadlineMs));
+  }, deadlineMs);
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timer);
+    },
+  };
 }

@@ -49,9 +49,12 @@ function readClaim(member: GroupMember): LockClaim {
 }
 
 /**
- * Partition 0 of each subscribed topic to the chosen holder, and an explicit empty assignment to every other
- * member: a broker fills in members the leader left out, but the librdkafka mock cluster waits for all of them and
- * never completes the rebalance (kafkajs' round-robin assigner leaves out members that get no partition).
+ * Partition 0 of each subscribed topic to the chosen holder (chooseLockHolder), and an explicit empty assignment to
+ * every other member. The holder choice is the point: kafkajs' round-robin would give the partition to the smallest
+ * member id, so a replica joining would take the lock from a live holder about half the time. The empty entries are
+ * what Java's assignors return too; a real broker would fill in members the leader left out (kafkajs' round-robin
+ * leaves out those without a partition), but the librdkafka mock cluster, which the SyncGroup fault test still runs
+ * on, waits for all of them and never completes the rebalance.
  */
 function lockAssigner(heldSince: () => number | null): PartitionAssigner {
   return (): Assigner => ({
@@ -118,10 +121,13 @@ export interface LeaderLockOptions {
  * expired it reports the lock lost (onChange(false)) even when it gets the partition back: its tenure ended, and
  * another replica may have acted in between.
  *
- * A member that crashed on an error kafkajs does not retry (it then stays down for good) is started again here, after
- * a back-off: a replica whose member is down could never take over, while looking healthy. The librdkafka mock
- * broker causes this (it answers INVALID_REQUEST to a follower's SyncGroup that comes after the leader's); on real
- * Kafka, an unexpected broker answer could.
+ * A member that crashed on an error kafkajs does not retry (kafkajs then leaves it down for good) is started again
+ * here, after a back-off: a replica whose member is down could never take over. On a real broker that is, for one,
+ * INCONSISTENT_GROUP_PROTOCOL while a consumer of another kind that got there first holds the lock's group (an
+ * operator's `kafka-console-consumer --group <prefix>flusher`), or GROUP_AUTHORIZATION_FAILED until an ACL is fixed:
+ * the member comes back once the cause is gone, without waiting for the liveness check to have the pod restarted.
+ * The librdkafka mock adds one a real broker never gives: INVALID_REQUEST to a follower's SyncGroup that comes after
+ * the leader's.
  */
 export class LeaderLock {
   private readonly consumer: Consumer;

@@ -46,7 +46,7 @@ export async function ensureTopics(admin: Admin, catalogue: readonly TopicSpec[]
   if (missing.length > 0) {
     try {
       await admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map((spec) => ({
           topic: spec.name,
           numPartitions: spec.partitions,
@@ -58,6 +58,10 @@ export async function ensureTopics(admin: Admin, catalogue: readonly TopicSpec[]
         })),
       });
       for (const spec of missing) outcomes.set(spec.name, { topic: spec.name, status: 'created' });
+      await leadersElected(
+        admin,
+        missing.map((spec) => spec.name),
+      );
     } catch (error) {
       const reason = createTopicsFailure(error);
       for (const spec of missing) outcomes.set(spec.name, { topic: spec.name, status: 'not_created', reason });
@@ -75,6 +79,29 @@ export async function ensureTopics(admin: Admin, catalogue: readonly TopicSpec[]
     }
   }
   return catalogue.map((spec) => outcomes.get(spec.name) ?? { topic: spec.name, status: 'ok' });
+}
+
+const LEADER_WAIT_MS = 30_000;
+
+/**
+ * Waits (up to 30 s, then gives up quietly: the topics exist) until every partition of `topics` has a leader, so
+ * what starts next can use them. Not kafkajs' waitForLeaders: it fails as soon as the broker does not know a new
+ * topic yet, which a KRaft broker can say for a moment after its controller created it (seen under load).
+ */
+async function leadersElected(admin: Admin, topics: readonly string[]): Promise<void> {
+  const deadline = Date.now() + LEADER_WAIT_MS;
+  while (Date.now() < deadline) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const led = metadata.topics.every(
+        (topic) => topic.partitions.length > 0 && topic.partitions.every((partition) => partition.leader >= 0),
+      );
+      if (led) return;
+    } catch {
+      // Not known to this broker yet: ask again.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 function verify(spec: TopicSpec, partitions: number, policy: string | Error | undefined): TopicOutcome {
@@ -126,5 +153,12 @@ function createTopicsFailure(error: unknown): string {
 }
 
 function errorText(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (!(error instanceof Error)) return String(error);
+  // kafkajs reports a refused CreateTopics as one "Topic creation errors" holding each topic's error: name those.
+  const causes =
+    'errors' in error && Array.isArray(error.errors) ? error.errors.filter((each) => each instanceof Error) : [];
+  const reasons = [
+    ...new Set(causes.map((cause) => ('type' in cause ? `${String(cause.type)}: ` : '') + cause.message)),
+  ];
+  return `${error.name}: ${error.message}${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''}`;
 }

@@ -1,5 +1,6 @@
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type { RecordSerde } from '../../adapters/kafka/record-serde.js';
+import { SerialProducer } from '../../adapters/kafka/serial-producer.js';
 import type { DeadLetter } from '../../records/dead-letter.js';
 
 /** Where a connector puts what it accepted but cannot publish as an event; resolves once the broker acked. */
@@ -7,18 +8,19 @@ export interface DeadLetterSink {
   write(topic: string, letters: readonly DeadLetter[]): Promise<void>;
 }
 
-/** Dead letters on the dlq topic, acks from all in-sync replicas, validated by the serde before anything is sent. */
+/**
+ * Dead letters on the dlq topic through an idempotent producer (unless `idempotent` is false, for brokers that
+ * cannot do it), acks from all in-sync replicas, validated by the serde before anything is sent.
+ */
 export class KafkaDeadLetterSink implements DeadLetterSink {
-  private readonly producer: Producer;
+  private readonly producer: SerialProducer;
 
   constructor(
     kafka: Kafka,
     private readonly serde: RecordSerde<DeadLetter>,
+    options: { readonly idempotent?: boolean } = {},
   ) {
-    this.producer = kafka.producer({
-      allowAutoTopicCreation: false,
-      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 2_000 },
-    });
+    this.producer = new SerialProducer(kafka, { idempotent: options.idempotent ?? true });
   }
 
   connect(): Promise<void> {
@@ -34,6 +36,6 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
     const messages = await Promise.all(
       letters.map(async (letter) => ({ key: letter.key, value: await this.serde.encode(letter) })),
     );
-    await this.producer.send({ topic, acks: -1, timeout: 10_000, messages });
+    await this.producer.send(topic, messages);
   }
 }

@@ -32,7 +32,7 @@ export async function openStripeWebhookEnrichment(env: EnvConfig, kafka: Kafka):
           'io.personastream.DeadLetter',
           deadLetterSchema,
         );
-  const sink = new KafkaDeadLetterSink(kafka, serde);
+  const sink = new KafkaDeadLetterSink(kafka, serde, { idempotent: env.kafka.idempotent });
   await sink.connect();
   const apiKey = env.stripe.apiKey;
   const chargeCustomers =

@@ -31,6 +31,7 @@ describe('loadEnv', () => {
         ssl: false,
         sasl: undefined,
         topicPrefix: 'persona-stream.',
+        idempotent: true,
       },
       schemaRegistry: undefined,
       stripe: { apiKey: undefined, webhookSecrets: [] },
@@ -118,6 +119,7 @@ describe('loadEnv', () => {
       PROCESSOR_REFRESH_INTERVAL_MS: '600000',
       PROCESSOR_CLOCK_TICK_MS: '0',
       KAFKA_SESSION_TIMEOUT_MS: '45000',
+      KAFKA_IDEMPOTENT: 'false',
       SHUTDOWN_GRACE_MS: '20000',
       UNRELATED: 'ignored',
     });
@@ -128,6 +130,7 @@ describe('loadEnv', () => {
         ssl: true,
         sasl: { mechanism: 'scram-sha-512', username: 'svc-persona', password: 'p4ss' },
         topicPrefix: 'prod.persona.',
+        idempotent: false,
       },
       schemaRegistry: { url: 'https://psrc-123.confluent.cloud', username: 'SRKEY', password: 'SRSECRET' },
       stripe: { apiKey: 'rk_live_abc123', webhookSecrets: ['whsec_old', 'whsec_new'] },
