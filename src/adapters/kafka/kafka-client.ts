@@ -27,7 +27,8 @@ export function createKafka(config: EnvConfig['kafka'], logger: Logger): Kafka {
     brokers: [...config.brokers],
     ssl: config.ssl,
     logCreator: pinoLogCreator(logger),
-    logLevel: logLevel.INFO,
+    // kafkajs' own debug lines (every request) only when the service logs at debug: how a flaky group is taken apart.
+    logLevel: logger.isLevelEnabled('debug') ? logLevel.DEBUG : logLevel.INFO,
   };
   const sasl = saslOptions(config.sasl);
   if (sasl !== undefined) options.sasl = sasl;
