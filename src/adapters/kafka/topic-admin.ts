@@ -84,8 +84,8 @@ export async function ensureTopics(admin: Admin, catalogue: readonly TopicSpec[]
 const LEADER_WAIT_MS = 30_000;
 
 /**
- * Waits (up to 30 s, then gives up quietly: the topics exist) until every partition of `topics` has a leader, so
- * what starts next can use them. Not kafkajs' waitForLeaders: it fails as soon as the broker does not know a new
+ * Waits (up to 30 s, then gives up quietly: the topics exist) until every partition of `topics` has a leader that
+ * answers, so what starts next can use them. Not kafkajs' waitForLeaders: it fails as soon as the broker does not know a new
  * topic yet, which a KRaft broker can say for a moment after its controller created it (seen under load).
  */
 async function leadersElected(admin: Admin, topics: readonly string[]): Promise<void> {
@@ -96,7 +96,11 @@ async function leadersElected(admin: Admin, topics: readonly string[]): Promise<
       const led = metadata.topics.every(
         (topic) => topic.partitions.length > 0 && topic.partitions.every((partition) => partition.leader >= 0),
       );
-      if (led) return;
+      if (led) {
+        // A leader named in the metadata may not serve yet (NOT_LEADER_OR_FOLLOWER for a moment): ask each one.
+        for (const topic of topics) await admin.fetchTopicOffsets(topic);
+        return;
+      }
     } catch {
       // Not known to this broker yet: ask again.
     }
