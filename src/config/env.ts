@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_HTTP_LIMITS, type HttpServerLimits } from '../adapters/http/http-server.js';
 import { logLevels } from '../log/logger.js';
+import { DEFAULT_MAX_EVENT_TIME_SKEW_MS } from '../sources/event-time-bounds.js';
 import type { LogLevel } from '../log/logger.js';
 
 export const kafkaSaslMechanisms = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
@@ -41,6 +42,8 @@ export interface EnvConfig {
   readonly segment: {
     /** SEGMENT_SHARED_SECRET: every accepted webhook secret; more than one while it is being rotated; empty → unset. */
     readonly sharedSecrets: readonly string[];
+    /** SEGMENT_WEBHOOK_BATCH_TOKEN: every accepted batch token (X-Persona-Stream-Token); empty → batches are refused. */
+    readonly webhookBatchTokens: readonly string[];
     readonly writeKeys: readonly string[];
     readonly token: string | undefined;
     readonly spaceId: string | undefined;
@@ -67,6 +70,15 @@ export interface EnvConfig {
   readonly metricsBearerToken: string | undefined;
   /** What one client may take of either HTTP server. */
   readonly httpLimits: HttpServerLimits;
+  /** The connectors' rate limits, in requests per second per process; undefined: no limit (the variable is 0). */
+  readonly connectorRateLimits: {
+    /** STRIPE_WEBHOOK_RATE_LIMIT: Stripe's deliveries to /webhooks/stripe. */
+    readonly stripeWebhookPerSecond: number | undefined;
+    /** SEGMENT_WEBHOOK_RATE_LIMIT: the Segment Webhooks destination's deliveries to /webhooks/segment. */
+    readonly segmentWebhookPerSecond: number | undefined;
+    /** SEGMENT_WRITE_KEY_RATE_LIMIT: each write key's calls to the Tracking API. */
+    readonly writeKeyPerSecond: number | undefined;
+  };
   readonly logLevel: LogLevel;
   readonly flushIntervalMs: number;
   /** Lowercase ISO-4217 code. */
@@ -81,6 +93,11 @@ export interface EnvConfig {
     /** 0: event time only (no wall-clock advance of idle partitions). */
     readonly clockTickMs: number;
   };
+  /**
+   * MAX_EVENT_TIME_SKEW_MS: how far past its arrival an event time may lie. The connectors refuse a later one; the
+   * processor dead-letters a record past the earlier of its publish time and the wall clock by more.
+   */
+  readonly maxEventTimeSkewMs: number;
   readonly sessionTimeoutMs: number;
   readonly shutdownGraceMs: number;
 }
@@ -192,6 +209,17 @@ const brokerAddress = (entry: string) => {
 
 const kafkaName = /^[A-Za-z0-9._-]+$/;
 
+/**
+ * Requests per second each connector rate limit admits by default, per process: Segment's own recommended ceiling
+ * for one workspace on its Tracking API (reference/segment.md §1.6), which well-behaved senders already stay under.
+ */
+export const DEFAULT_CONNECTOR_RATE_LIMIT = 1_000;
+
+/** A rate limit variable: 0 turns the limit off. */
+function perSecondOrOff(perSecond: number): number | undefined {
+  return perSecond === 0 ? undefined : perSecond;
+}
+
 /** An IPv4 address or an IPv6 one (hex groups and colons): what a server can bind, no host names. */
 const bindAddress = /^(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*)$/;
 
@@ -218,6 +246,7 @@ const variables = {
   STRIPE_API_URL: variable(httpUrl.optional()),
   STRIPE_BACKFILL_RATE: variable(integer(1, 1_000).optional()),
   SEGMENT_SHARED_SECRET: variable(list((entry) => /^\S+$/.test(entry), 'a secret without whitespace').optional()),
+  SEGMENT_WEBHOOK_BATCH_TOKEN: variable(list((entry) => /^\S+$/.test(entry), 'a token without whitespace').optional()),
   SEGMENT_WRITE_KEYS: variable(list((entry) => /^\S+$/.test(entry), 'a write key without whitespace').optional()),
   SEGMENT_TOKEN: variable(secret.optional()),
   SEGMENT_SPACE_ID: variable(matching(/^\S+$/, 'must not contain whitespace').optional()),
@@ -237,6 +266,9 @@ const variables = {
   HTTP_HEADERS_TIMEOUT_MS: variable(integer(1_000, 600_000).default(DEFAULT_HTTP_LIMITS.headersTimeoutMs)),
   HTTP_REQUEST_TIMEOUT_MS: variable(integer(1_000, 600_000).default(DEFAULT_HTTP_LIMITS.requestTimeoutMs)),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: variable(integer(1_000, 600_000).default(DEFAULT_HTTP_LIMITS.keepAliveTimeoutMs)),
+  STRIPE_WEBHOOK_RATE_LIMIT: variable(integer(0, 1_000_000).default(DEFAULT_CONNECTOR_RATE_LIMIT)),
+  SEGMENT_WEBHOOK_RATE_LIMIT: variable(integer(0, 1_000_000).default(DEFAULT_CONNECTOR_RATE_LIMIT)),
+  SEGMENT_WRITE_KEY_RATE_LIMIT: variable(integer(0, 1_000_000).default(DEFAULT_CONNECTOR_RATE_LIMIT)),
   LOG_LEVEL: variable(oneOf(logLevels).default('info')),
   FLUSH_INTERVAL_MS: variable(integer(1, 86_400_000).default(60_000)),
   REPORTING_CURRENCY: variable(
@@ -252,6 +284,7 @@ const variables = {
   STATE_GENERATION: variable(integer(0, 1_000_000).default(0)),
   PROCESSOR_REFRESH_INTERVAL_MS: variable(integer(1_000, 31 * 86_400_000).default(3_600_000)),
   PROCESSOR_CLOCK_TICK_MS: variable(integer(0, 86_400_000).default(60_000)),
+  MAX_EVENT_TIME_SKEW_MS: variable(integer(60_000, 31 * 86_400_000).default(DEFAULT_MAX_EVENT_TIME_SKEW_MS)),
   KAFKA_SESSION_TIMEOUT_MS: variable(integer(6_000, 300_000).default(30_000)),
   SHUTDOWN_GRACE_MS: variable(integer(0, 3_600_000).default(25_000)),
 };
@@ -337,6 +370,7 @@ function toConfig(values: ParsedVariables): EnvConfig {
     },
     segment: {
       sharedSecrets: values.SEGMENT_SHARED_SECRET ?? [],
+      webhookBatchTokens: values.SEGMENT_WEBHOOK_BATCH_TOKEN ?? [],
       writeKeys: values.SEGMENT_WRITE_KEYS ?? [],
       token: values.SEGMENT_TOKEN,
       spaceId: values.SEGMENT_SPACE_ID,
@@ -361,6 +395,11 @@ function toConfig(values: ParsedVariables): EnvConfig {
       requestTimeoutMs: values.HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: values.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
+    connectorRateLimits: {
+      stripeWebhookPerSecond: perSecondOrOff(values.STRIPE_WEBHOOK_RATE_LIMIT),
+      segmentWebhookPerSecond: perSecondOrOff(values.SEGMENT_WEBHOOK_RATE_LIMIT),
+      writeKeyPerSecond: perSecondOrOff(values.SEGMENT_WRITE_KEY_RATE_LIMIT),
+    },
     logLevel: values.LOG_LEVEL,
     flushIntervalMs: values.FLUSH_INTERVAL_MS,
     reportingCurrency: values.REPORTING_CURRENCY,
@@ -371,6 +410,7 @@ function toConfig(values: ParsedVariables): EnvConfig {
       refreshIntervalMs: values.PROCESSOR_REFRESH_INTERVAL_MS,
       clockTickMs: values.PROCESSOR_CLOCK_TICK_MS,
     },
+    maxEventTimeSkewMs: values.MAX_EVENT_TIME_SKEW_MS,
     sessionTimeoutMs: values.KAFKA_SESSION_TIMEOUT_MS,
     shutdownGraceMs: values.SHUTDOWN_GRACE_MS,
   };

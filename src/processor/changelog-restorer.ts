@@ -157,7 +157,8 @@ export async function restoreFromChangelog(options: RestoreOptions): Promise<Res
               if (key === undefined || message.value === null) continue;
               if (key === WATERMARK_KEY) {
                 const progress = decodeProgress(message.value);
-                entry.watermark = Math.max(entry.watermark, progress.watermark);
+                // The newest record wins, not the highest watermark: repair-watermark moves one back.
+                if (Number.isFinite(progress.watermark)) entry.watermark = progress.watermark;
                 // The newest positions: those of the newest states, written in the same record batch as them.
                 if (progress.inputs !== undefined) entry.inputs = progress.inputs;
               } else entities.set(key, decodeStored(message.value));

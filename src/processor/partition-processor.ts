@@ -16,6 +16,12 @@ import type { CanonicalEvent } from '../records/canonical-event.js';
 import { encodeDeadLetterValue, type DeadLetter } from '../records/dead-letter.js';
 import { profileToRecord, type ProfileRecord } from '../records/profile-record.js';
 import { CanonicalEventError, decodeCanonicalEvent } from '../sources/canonical-events.js';
+import {
+  FUTURE_EVENT_CODE,
+  futureEventReason,
+  latestAcceptedEventTime,
+  newestEventTime,
+} from './future-event-guard.js';
 import type { InputPositions, StateStore, StoredEntity } from './state-store.js';
 
 /** Turns a state into bytes and back, exactly (src/domain/state). */
@@ -30,6 +36,8 @@ export interface InputRecord {
   readonly offset: string;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
+  /** The Kafka record timestamp (epoch ms, as kafkajs reports it): when the record was published. */
+  readonly timestamp?: string;
 }
 
 /** What one batch produced: written to the changelog, profiles and dead-letter topics before its offsets commit. */
@@ -58,6 +66,11 @@ export interface PartitionProcessorOptions {
    * watermark enters a new period, every entity of the partition is re-derived once the partition is caught up.
    */
   readonly refreshIntervalMs: number;
+  /**
+   * How far past the earlier of a record's publish time and the wall clock its event time may lie
+   * (MAX_EVENT_TIME_SKEW_MS): a record beyond it is dead-lettered and leaves the watermark where it is.
+   */
+  readonly maxEventTimeSkewMs: number;
   readonly watermark: number;
   /**
    * A replay into a fresh state generation: no profile is derived or emitted while events are applied (a profile
@@ -109,6 +122,9 @@ export class PartitionProcessor {
    * it. Event-id deduplication cannot be relied on for that, since it is bounded: a Segment message older than the
    * state's horizon (the longest window plus lateness_days before the watermark, which the batch itself advanced)
    * is counted again, and one real-broker fetch can span months of event time.
+   *
+   * A record from the future (its event time past the latest accepted, see future-event-guard.ts) is dead-lettered
+   * like any record that cannot be applied, and leaves the watermark where it is.
    */
   async process(records: readonly InputRecord[], now: number, caughtUp: boolean): Promise<BatchOutcome> {
     const working = new Map<string, Working>();
@@ -150,6 +166,13 @@ export class PartitionProcessor {
       const inputs = decodeCanonicalEvent(event);
       if (inputs instanceof CanonicalEventError) {
         deadLetters.push(rejection(inputs.code, inputs.message));
+        continue;
+      }
+      const latest = latestAcceptedEventTime(now, record.timestamp, this.options.maxEventTimeSkewMs);
+      const eventTime = newestEventTime(event, inputs);
+      if (!(eventTime <= latest)) {
+        const reason = futureEventReason(eventTime, latest, this.options.maxEventTimeSkewMs);
+        deadLetters.push(rejection(FUTURE_EVENT_CODE, reason));
         continue;
       }
       if (event.occurred_at > this.watermarkValue) this.watermarkValue = event.occurred_at;

@@ -15,6 +15,7 @@ import type { Logger } from '../log/logger.js';
 import type { CanonicalEvent } from '../records/canonical-event.js';
 import type { DeadLetter } from '../records/dead-letter.js';
 import type { ProfileRecord } from '../records/profile-record.js';
+import { DEFAULT_MAX_EVENT_TIME_SKEW_MS } from '../sources/event-time-bounds.js';
 import { encodeWatermark, restoreFromChangelog, WATERMARK_KEY, type RestoreReport } from './changelog-restorer.js';
 import {
   PartitionProcessor,
@@ -112,6 +113,11 @@ export interface ProcessorOptions {
   readonly now: () => number;
   /** Event-time period after which untouched entities are re-evaluated (inactivity, windows). */
   readonly refreshIntervalMs: number;
+  /**
+   * MAX_EVENT_TIME_SKEW_MS: how far past the earlier of its publish time and the wall clock a record's event time
+   * may lie; a record beyond it is dead-lettered. Default DEFAULT_MAX_EVENT_TIME_SKEW_MS.
+   */
+  readonly maxEventTimeSkewMs?: number;
   /** How often an idle, caught-up partition's time follows the wall clock; 0 turns the tick off. */
   readonly clockTickMs: number;
   readonly sessionTimeoutMs?: number;
@@ -277,6 +283,7 @@ export class Processor {
         this.options.observer?.restored?.(report);
         for (const partition of added) {
           const checkpoint = this.options.store.checkpoint(partition);
+          this.warnIfAhead(partition, checkpoint?.watermark);
           this.partitions.set(
             partition,
             this.partitionProcessor(partition, { watermark: checkpoint?.watermark ?? Number.NEGATIVE_INFINITY }),
@@ -290,6 +297,27 @@ export class Processor {
       .finally(() => {
         this.restoringCount -= 1;
       });
+    // A failed restore fails the next batch, which awaits it (kafkajs then restarts the consumer and the restore is
+    // tried again); until that batch comes it is not an unhandled rejection.
+    this.restoring.catch(() => undefined);
+  }
+
+  /**
+   * A watermark restored from beyond the wall clock was let through by an older version (this one dead-letters such
+   * records): every profile of the partition would be judged at that time until it is repaired.
+   */
+  private warnIfAhead(partition: number, watermark: number | undefined): void {
+    const latest = this.options.now() + this.maxEventTimeSkewMs;
+    if (watermark === undefined || watermark <= latest) return;
+    this.options.logger.error(
+      { partition, watermark, latest },
+      `the restored watermark of partition ${String(partition)} is ahead of the wall clock: profiles are judged at ` +
+        `that time until it is repaired (persona-stream repair-watermark --partition ${String(partition)} --to now)`,
+    );
+  }
+
+  private get maxEventTimeSkewMs(): number {
+    return this.options.maxEventTimeSkewMs ?? DEFAULT_MAX_EVENT_TIME_SKEW_MS;
   }
 
   private partitionProcessor(
@@ -303,6 +331,7 @@ export class Processor {
       store: this.options.store,
       decodeEvent: (value) => this.options.serdes.event.decode(value),
       refreshIntervalMs: this.options.refreshIntervalMs,
+      maxEventTimeSkewMs: this.maxEventTimeSkewMs,
       ...specific,
     });
   }
@@ -366,6 +395,7 @@ export class Processor {
         offset: message.offset,
         key: message.key,
         value: message.value,
+        timestamp: message.timestamp,
       }));
       const lag = Number(batch.offsetLag());
       const caughtUp = lag === 0;
@@ -430,6 +460,7 @@ export class Processor {
             offset: message.offset,
             key: message.key,
             value: message.value,
+            timestamp: message.timestamp,
           });
         }
         const lastOffset = records[records.length - 1]?.offset ?? batch.firstOffset() ?? '0';

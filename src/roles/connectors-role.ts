@@ -1,8 +1,15 @@
 import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { startHttpServer, type Route } from '../adapters/http/http-server.js';
 import { EventPublisher } from '../adapters/kafka/event-publisher.js';
+import type { Metrics } from '../adapters/metrics/metrics.js';
+import { admission } from '../connectors/rate-limits.js';
+import { RefusalLog } from '../connectors/refusal-log.js';
+import { answer } from '../connectors/request-io.js';
+import { ENABLE_BATCHES_HINT } from '../connectors/segment/batch-token.js';
 import { SEGMENT_WEBHOOK_PATH, segmentRoutes } from '../connectors/segment/segment-connector.js';
 import { trackingApiEndpoint } from '../connectors/segment/tracking-api-endpoints.js';
+import { WebhookReplays } from '../connectors/segment/webhook-replays.js';
 import { openStripeWebhookEnrichment } from '../connectors/stripe/webhook-enrichment.js';
 import { STRIPE_WEBHOOK_PATH, stripeWebhookRoute } from '../connectors/stripe/stripe-connector.js';
 import type { RunningRole } from './processor-role.js';
@@ -28,7 +35,9 @@ export interface ConnectorSelection {
 
 /**
  * The connectors' HTTP server: Stripe webhooks and/or the Segment webhook destination and Tracking API, publishing
- * canonical events answered only after the broker's ack. Each request is counted by route and result.
+ * canonical events answered only after the broker's ack. Each request is counted by route and result (a path no
+ * route serves as route `other`, result `not_found`); refusals are logged sampled; rate limits run on a monotonic
+ * clock, so a wall-clock step neither opens nor shuts them.
  */
 export async function startConnectorsRole(runtime: Runtime, selection: ConnectorSelection): Promise<ConnectorsRole> {
   const { env, topics, metrics, kafka } = runtime;
@@ -42,12 +51,16 @@ export async function startConnectorsRole(runtime: Runtime, selection: Connector
   const enrichment = await openStripeWebhookEnrichment(env, kafka);
   const closer = connectionCloserOnDrain();
   const routes: Route[] = [closer.route];
+  const monotonic = () => performance.now();
+  const refusals = new RefusalLog(logger, monotonic);
+  const limits = env.connectorRateLimits;
   if (selection.stripe) {
     routes.push(
       stripeWebhookRoute({
         publisher,
         topic: topics.stripeEvents,
         webhookSecrets: env.stripe.webhookSecrets,
+        maxEventTimeSkewMs: env.maxEventTimeSkewMs,
         logger,
         now: runtime.now,
         onResult: (result, seconds) => {
@@ -55,6 +68,8 @@ export async function startConnectorsRole(runtime: Runtime, selection: Connector
           metrics.webhookRequestDuration.observe({ route: STRIPE_WEBHOOK_PATH }, seconds);
         },
         chargeCustomers: enrichment.chargeCustomers,
+        admit: admission(limits.stripeWebhookPerSecond, monotonic),
+        refusals,
         deadLetters: {
           topic: enrichment.deadLetters.topic,
           sink: {
@@ -73,6 +88,8 @@ export async function startConnectorsRole(runtime: Runtime, selection: Connector
         publisher,
         topic: topics.segmentEvents,
         sharedSecrets: env.segment.sharedSecrets,
+        batchTokens: env.segment.webhookBatchTokens,
+        limits: { maxEventTimeSkewMs: env.maxEventTimeSkewMs },
         writeKeys: env.segment.writeKeys,
         logger,
         now: runtime.now,
@@ -80,9 +97,17 @@ export async function startConnectorsRole(runtime: Runtime, selection: Connector
           metrics.webhookRequests.inc({ route, result });
           metrics.webhookRequestDuration.observe({ route }, seconds);
         },
+        admitWebhook: admission(limits.segmentWebhookPerSecond, monotonic),
+        admitWriteKey: admission(limits.writeKeyPerSecond, monotonic),
+        refusals,
+        replays: new WebhookReplays(),
       }),
     );
+    if (env.segment.sharedSecrets.length > 0 && env.segment.webhookBatchTokens.length === 0) {
+      logger.info(`batched Segment webhook deliveries (JSON arrays) are refused with 403: ${ENABLE_BATCHES_HINT}`);
+    }
   }
+  routes.push(notFound(metrics));
   const server = await startHttpServer(
     routes,
     {
@@ -108,6 +133,7 @@ export async function startConnectorsRole(runtime: Runtime, selection: Connector
       // closes) before the producer goes.
       closer.drain();
       await server.close();
+      refusals.close();
       await publisher.disconnect();
       await enrichment.close();
     },
@@ -137,6 +163,15 @@ function connectionCloserOnDrain(): { readonly route: Route; drain(): void } {
       for (const response of open) if (!response.headersSent) response.setHeader('connection', 'close');
       open.clear();
     },
+  };
+}
+
+/** Answers 404 to any request no route took, counted as route `other`, result `not_found`. */
+function notFound(metrics: Metrics): Route {
+  return (request, response) => {
+    metrics.webhookRequests.inc({ route: 'other', result: 'not_found' });
+    answer(request, response, 404, { error: 'not found' });
+    return Promise.resolve(true);
   };
 }
 

@@ -74,6 +74,7 @@ export async function startProcessorRole(
     now: runtime.now,
     refreshIntervalMs: env.processor.refreshIntervalMs,
     clockTickMs: env.processor.clockTickMs,
+    maxEventTimeSkewMs: env.maxEventTimeSkewMs,
     sessionTimeoutMs: env.sessionTimeoutMs,
     observer,
     idempotent: env.kafka.idempotent,

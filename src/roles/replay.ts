@@ -180,6 +180,7 @@ export async function runReplay(env: EnvConfig, logger: Logger, options: ReplayO
       now: runtime.now,
       refreshIntervalMs: env.processor.refreshIntervalMs,
       clockTickMs: 0,
+      maxEventTimeSkewMs: env.maxEventTimeSkewMs,
       sessionTimeoutMs: env.sessionTimeoutMs,
       observer,
       replay: {

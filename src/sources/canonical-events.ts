@@ -1,13 +1,15 @@
 import { segmentInput, stripeInput, type DomainInput } from '../domain/pipeline/domain-input.js';
 import type { EpochMs } from '../domain/time.js';
 import { CANONICAL_EVENT_SCHEMA_VERSION, type CanonicalEvent } from '../records/canonical-event.js';
+import { DEFAULT_MAX_EVENT_TIME_SKEW_MS } from './event-time-bounds.js';
 import { parseSegmentPayload } from './segment/index.js';
+import { stripeEventTimeRefusal } from './stripe/event-time.js';
 import { parseStripeEvent } from './stripe/index.js';
 
 /** Why a raw input or a canonical event could not become domain input. */
 export class CanonicalEventError extends Error {
   constructor(
-    readonly code: 'invalid_payload' | 'not_json' | 'source_mismatch',
+    readonly code: 'invalid_payload' | 'not_json' | 'source_mismatch' | 'event_time',
     message: string,
   ) {
     super(message);
@@ -22,9 +24,14 @@ export type CanonicalResult =
 /**
  * A Stripe event as the envelope published on `stripe.events`: keyed by customer, timed by `event.created`, its
  * payload the event's own JSON text. Events we do not use are `ignored` (nothing to publish); an invalid one is an
- * error (a 4xx to the sender, never published).
+ * error (a 4xx to the sender, never published), and so is one created more than `maxEventTimeSkewMs` after
+ * `receivedAt`: Stripe retries a refused delivery for days, so an event refused while our clock lags is taken later.
  */
-export function stripeCanonicalEvent(rawText: string, receivedAt: EpochMs): CanonicalResult {
+export function stripeCanonicalEvent(
+  rawText: string,
+  receivedAt: EpochMs,
+  maxEventTimeSkewMs = DEFAULT_MAX_EVENT_TIME_SKEW_MS,
+): CanonicalResult {
   const raw = parseJson(rawText);
   if (raw instanceof CanonicalEventError) return { ok: false, errors: [raw], events: [] };
   const result = parseStripeEvent(raw);
@@ -33,6 +40,8 @@ export function stripeCanonicalEvent(rawText: string, receivedAt: EpochMs): Cano
   if (result.ignored) return { ok: true, events: [], ignored: true };
   const customerId = result.facts[0]?.customerId;
   if (customerId === undefined) return { ok: true, events: [], ignored: true };
+  const refusal = stripeEventTimeRefusal(result.event, receivedAt, maxEventTimeSkewMs);
+  if (refusal !== null) return { ok: false, errors: [new CanonicalEventError('event_time', refusal)], events: [] };
   return {
     ok: true,
     ignored: false,
@@ -56,10 +65,14 @@ export function stripeCanonicalEvent(rawText: string, receivedAt: EpochMs): Cano
  * (else anonymousId), timed by the corrected timestamp, the payload the normalised message (so replays see the same
  * messageId and timestamp). Valid messages of a batch are kept even when others are rejected.
  */
-export function segmentCanonicalEvents(rawText: string, receivedAt: EpochMs): CanonicalResult {
+export function segmentCanonicalEvents(
+  rawText: string,
+  receivedAt: EpochMs,
+  maxEventTimeSkewMs = DEFAULT_MAX_EVENT_TIME_SKEW_MS,
+): CanonicalResult {
   const raw = parseJson(rawText);
   if (raw instanceof CanonicalEventError) return { ok: false, errors: [raw], events: [] };
-  const result = parseSegmentPayload(raw, { receivedAt });
+  const result = parseSegmentPayload(raw, { receivedAt, maxEventTimeSkewMs });
   const events: CanonicalEvent[] = result.messages.map((message) => ({
     event_id: message.messageId,
     source: 'segment',
@@ -83,7 +96,8 @@ export function segmentCanonicalEvents(rawText: string, receivedAt: EpochMs): Ca
 /**
  * The processor's side: a canonical event back into domain input. Parsing is the same as at the edge, so a record
  * that passed the connector decodes the same way on every replay; one that does not is an error for the dead-letter
- * topic.
+ * topic. Only the edge's bound on event time relative to arrival is left out: a record's `received_at` may be
+ * whatever an older connector let through, so the processor bounds event time by its own clock instead.
  */
 export function decodeCanonicalEvent(event: CanonicalEvent): DomainInput[] | CanonicalEventError {
   const raw = parseJson(event.payload);
@@ -93,7 +107,10 @@ export function decodeCanonicalEvent(event: CanonicalEvent): DomainInput[] | Can
     if (!result.ok) return new CanonicalEventError('invalid_payload', result.error.message);
     return result.ignored ? [] : [stripeInput(result.facts)];
   }
-  const result = parseSegmentPayload(raw, { receivedAt: event.received_at });
+  const result = parseSegmentPayload(raw, {
+    receivedAt: event.received_at,
+    maxEventTimeSkewMs: Number.POSITIVE_INFINITY,
+  });
   const [error] = result.errors;
   if (error !== undefined) return new CanonicalEventError('invalid_payload', error.message);
   if (result.messages.length !== 1) {

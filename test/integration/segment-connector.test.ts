@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { Analytics } from '@segment/analytics-node';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +11,7 @@ import { jsonSerde } from '../../src/adapters/kafka/record-serde.js';
 import { segmentConnectorCommand } from '../../src/cli/commands/segment-connector.js';
 import type { CliIo } from '../../src/cli/cli-io.js';
 import type { SegmentRequestResult } from '../../src/connectors/segment/segment-decision.js';
+import { admission } from '../../src/connectors/rate-limits.js';
 import { segmentRoutes } from '../../src/connectors/segment/segment-connector.js';
 import { createLogger } from '../../src/log/logger.js';
 import { canonicalEventSchema, type CanonicalEvent } from '../../src/records/canonical-event.js';
@@ -26,8 +29,21 @@ const f5Body = readFileSync(new URL('../fixtures/segment/f5-webhook-actions-trac
 const f5Batched = readFileSync(
   new URL('../fixtures/segment-connector/f5-webhook-actions-batched.body', import.meta.url),
 );
+const BATCH_TOKEN = 'batch-token-test-1';
 const serde = jsonSerde('io.personastream.CanonicalEvent', canonicalEventSchema);
 const logger = createLogger({ level: 'silent', name: 'test' });
+
+/** A logger whose JSON lines are kept, to check what a refusal writes. */
+function memoryLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', name: 'test', destination }), lines };
+}
 const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 const sign = (body: string | Buffer) => createHmac('sha1', SECRET).update(body).digest('hex');
 
@@ -51,14 +67,46 @@ async function post(
   };
 }
 
-/** The HTTP status of a GET, or 0 while nothing listens. */
-async function statusOf(url: string): Promise<number> {
+/** The HTTP status of a GET, or 0 while nothing listens (or nothing answers within `timeoutMs`). */
+async function statusOf(url: string, timeoutMs = 10_000): Promise<number> {
   try {
-    return (await fetch(url)).status;
+    return (await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })).status;
   } catch {
     return 0;
   }
 }
+
+/** How long the denial-of-service test throws hostile bodies: past the 5 s the event-loop liveness check allows. */
+const ATTACK_MS = 8_000;
+
+/**
+ * Two senders posting valid JSON nested 8 MiB deep (an array, then objects) with a made-up X-Signature, back to back
+ * until argv[2] ms have passed; prints every status (0: the connection closed). A process of its own, so its work does
+ * not slow the client that measures.
+ */
+const ATTACKERS = `
+const [url, ms] = [process.argv[1], Number(process.argv[2])];
+const size = 8 * 1024 * 1024;
+const array = Buffer.concat([Buffer.alloc(size / 2, '['), Buffer.alloc(size / 2, ']')]);
+const depth = Math.floor((size - 1) / 6);
+const objects = Buffer.from('{"a":'.repeat(depth) + '1' + '}'.repeat(depth));
+const until = Date.now() + ms;
+const statuses = [];
+const send = async (body) => {
+  while (Date.now() < until) {
+    try {
+      const headers = { 'content-type': 'application/json', 'x-signature': 'e'.repeat(40) };
+      const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10000) });
+      await response.arrayBuffer();
+      statuses.push(response.status);
+    } catch {
+      statuses.push(0);
+    }
+  }
+};
+await Promise.all([send(array), send(objects)]);
+process.stdout.write(JSON.stringify(statuses));
+`;
 
 const io = (env: Record<string, string>): CliIo => ({
   stdout: () => {},
@@ -82,6 +130,7 @@ describe('segment connector against a broker', () => {
   let server: RunningServer;
   let topic: string;
   const results: [string, SegmentRequestResult][] = [];
+  const logged = memoryLogger();
   let consumerGroups = 0;
 
   /** Records on the topic: the sum of the partitions' high watermarks. */
@@ -136,8 +185,9 @@ describe('segment connector against a broker', () => {
       publisher,
       topic,
       sharedSecrets: [SECRET],
+      batchTokens: [BATCH_TOKEN],
       writeKeys: [WRITE_KEY, OLD_WRITE_KEY],
-      logger,
+      logger: logged.logger,
       now: () => Date.now(),
       onResult: (route, result) => results.push([route, result]),
     });
@@ -270,27 +320,28 @@ describe('segment connector against a broker', () => {
     expect(record!.event.occurred_at).toBe(record!.event.received_at - 2_000);
   }, 30_000);
 
-  it('accepts signed Webhooks deliveries, single (F5) and batched (first element signed)', async () => {
+  it('accepts signed Webhooks deliveries: single (F5), {"batch":[…]} signed whole, and batched with the batch token', async () => {
     const before = await highWatermark();
     const single = await post(server.port, '/webhooks/segment', f5Body, {
       'content-type': 'application/json',
       'x-signature': F5_SIGNATURE,
     });
     expect(single).toMatchObject({ status: 200, body: { success: true } });
+    // Its first element was published just now: only the second is new.
     const batched = await post(server.port, '/webhooks/segment', f5Batched, {
       'content-type': 'application/json',
       'x-signature': F5_SIGNATURE,
+      'x-persona-stream-token': BATCH_TOKEN,
     });
     expect(batched).toMatchObject({ status: 200, body: { success: true } });
     const envelope = JSON.stringify({ batch: [{ type: 'identify', userId: 'wh-user', messageId: 'wh-batch-1' }] });
     const batchObject = await post(server.port, '/webhooks/segment', envelope, { 'x-signature': sign(envelope) });
     expect(batchObject.status).toBe(200);
-    expect(await highWatermark()).toBe(before + 4);
+    expect(await highWatermark()).toBe(before + 3);
 
     const records = (await readTopic()).filter((r) => ['u_7f3a91', 'wh-user'].includes(r.key));
     expect(records.map((r) => `${r.key} ${r.event.type} ${r.event.event_id}`).sort()).toEqual([
       'u_7f3a91 identify api-x',
-      'u_7f3a91 track node-next-1741946401120-2c9e5b7a-41d8-4f0e-b3a6-8e1f0d2c4b59',
       'u_7f3a91 track node-next-1741946401120-2c9e5b7a-41d8-4f0e-b3a6-8e1f0d2c4b59',
       'wh-user identify wh-batch-1',
     ]);
@@ -307,14 +358,23 @@ describe('segment connector against a broker', () => {
     expect(unsigned).toMatchObject({ status: 401, body: { success: false, code: 'missing_signature' } });
     const wrong = await post(server.port, '/webhooks/segment', f5Body, { 'x-signature': 'e'.repeat(40) });
     expect(wrong).toMatchObject({ status: 401, body: { success: false, code: 'invalid_signature' } });
-    // The whole-array HMAC is not Segment's scheme for batches: refused.
-    const wholeArray = await post(server.port, '/webhooks/segment', f5Batched, { 'x-signature': sign(f5Batched) });
+    // The whole-array HMAC is not Segment's scheme for batches: refused, token or not.
+    const wholeArray = await post(server.port, '/webhooks/segment', f5Batched, {
+      'x-signature': sign(f5Batched),
+      'x-persona-stream-token': BATCH_TOKEN,
+    });
     expect(wholeArray.status).toBe(401);
     // A tampered single body under the original signature.
     const tampered = Buffer.from(f5Body.toString().replace('Growth', 'Enterprise'));
     expect((await post(server.port, '/webhooks/segment', tampered, { 'x-signature': F5_SIGNATURE })).status).toBe(401);
+    const wrongToken = await post(server.port, '/webhooks/segment', f5Batched, {
+      'x-signature': F5_SIGNATURE,
+      'x-persona-stream-token': 'not-the-token',
+    });
+    expect(wrongToken).toMatchObject({ status: 401, body: { code: 'invalid_batch_token' } });
     expect(await highWatermark()).toBe(before);
-    expect(results.slice(-4).map(([, result]) => result)).toEqual([
+    expect(results.slice(-5).map(([, result]) => result)).toEqual([
+      'rejected_signature',
       'rejected_signature',
       'rejected_signature',
       'rejected_signature',
@@ -342,7 +402,7 @@ describe('segment connector against a broker', () => {
     expect(oversizeEvent.body).toMatchObject({
       success: false,
       code: 'event_too_large',
-      message: 'batch[1] (messageId "size-big") is 33098 bytes; an event may be at most 32768 bytes',
+      message: 'batch[1] is 33098 bytes; an event may be at most 32768 bytes',
     });
     const items = Array.from({ length: 20 }, (_, i) => ({
       type: 'track',
@@ -404,6 +464,103 @@ describe('segment connector against a broker', () => {
     ]);
   });
 
+  it('issue #21 finding 2: a captured signature carries no forged message, in a batch or a {"batch":[…]}; a replay publishes nothing', async () => {
+    const captured = { type: 'track', event: 'Signed In', userId: 'replay-user', messageId: 'replay-1' };
+    const capturedBody = JSON.stringify(captured);
+    const capturedSignature = sign(capturedBody);
+    const before = await highWatermark();
+    const delivered = await post(server.port, '/webhooks/segment', capturedBody, { 'x-signature': capturedSignature });
+    expect(delivered).toMatchObject({ status: 200, body: { success: true } });
+
+    const forgedOrder = {
+      type: 'track',
+      event: 'Order Completed',
+      userId: 'replay-user',
+      messageId: 'forged-order',
+      properties: { revenue: 99_999 },
+    };
+    const forgedIdentify = { type: 'identify', userId: 'replay-user', messageId: 'forged-id', traits: { plan: 'Ent' } };
+    const forged = [captured, forgedOrder, forgedIdentify];
+    const signedAs = { 'x-signature': capturedSignature };
+    const asArray = await post(server.port, '/webhooks/segment', JSON.stringify(forged), signedAs);
+    expect(asArray).toMatchObject({ status: 403, body: { success: false, code: 'batch_not_enabled' } });
+    const asEnvelope = await post(server.port, '/webhooks/segment', JSON.stringify({ batch: forged }), signedAs);
+    expect(asEnvelope).toMatchObject({ status: 401, body: { code: 'invalid_signature' } });
+    const many = Array.from({ length: 10_000 }, (_, i) => ({ ...forgedOrder, messageId: `forged-${String(i)}` }));
+    const flood = JSON.stringify([captured, ...many]);
+    // Over what is read before a signature verifies; with the batch token, over the most a batch may hold.
+    const unverified = await post(server.port, '/webhooks/segment', flood, signedAs);
+    expect(unverified).toMatchObject({ status: 413, body: { code: 'request_too_large' } });
+    const tokened = await post(server.port, '/webhooks/segment', flood, {
+      ...signedAs,
+      'x-persona-stream-token': BATCH_TOKEN,
+    });
+    expect(tokened).toMatchObject({ status: 400, body: { code: 'too_many_events' } });
+    // The replay of the accepted delivery: 200 (final for Segment), nothing published.
+    const replay = await post(server.port, '/webhooks/segment', capturedBody, signedAs);
+    expect(replay).toMatchObject({ status: 200, body: { success: true, duplicate: true } });
+
+    expect(await highWatermark()).toBe(before + 1);
+    const records = (await readTopic()).filter((record) => record.key === 'replay-user');
+    expect(records.map((record) => record.event.event_id)).toEqual(['replay-1']);
+    expect(results.slice(-6).map(([, result]) => result)).toEqual([
+      'accepted',
+      'batch_disabled',
+      'rejected_signature',
+      'too_large',
+      'too_large',
+      'duplicate',
+    ]);
+    // The refusal of a batch says, in the log, how to enable batches.
+    const hint = logged.lines.find((line) => line['code'] === 'batch_not_enabled');
+    expect(String(hint?.['reason'])).toContain('set SEGMENT_WEBHOOK_BATCH_TOKEN');
+  }, 30_000);
+
+  it('issue #21 finding 4: answers 400, not 500, to properties nested 10,000 deep', async () => {
+    const headers = { authorization: basic(WRITE_KEY) };
+    const before = await highWatermark();
+    const linesBefore = logged.lines.length;
+    const resultsBefore = results.length;
+    const nested = `{"event":"A","userId":"u1","properties":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`;
+    const deep = await post(server.port, '/v1/track', nested, headers);
+    expect(deep).toMatchObject({ status: 400, body: { code: 'too_deep' } });
+    expect(await highWatermark()).toBe(before);
+    expect(results.slice(resultsBefore)).toEqual([['/v1/track', 'invalid']]);
+    expect(logged.lines.slice(linesBefore)).toEqual([
+      expect.objectContaining({ level: 'warn', route: '/v1/track', status: 400, code: 'too_deep' }),
+    ]);
+  });
+
+  it('issue #21 finding 4: refusals are logged sampled and counted, naming the field and the rule, never the value', async () => {
+    const headers = { authorization: basic(WRITE_KEY) };
+    const before = await highWatermark();
+    const linesBefore = logged.lines.length;
+    const resultsBefore = results.length;
+    const pii = 'Carol Private 4111111111111111 carol.pii@example.com';
+    for (let i = 0; i < 20; i += 1) {
+      const refused = await post(
+        server.port,
+        '/v1/track',
+        JSON.stringify({ event: 'A', userId: 'u1', timestamp: pii }),
+        headers,
+      );
+      expect(refused.status).toBe(400);
+      expect(JSON.stringify(refused.body)).not.toMatch(/Carol|4111|carol\.pii/);
+    }
+    expect(await highWatermark()).toBe(before);
+    // Every refusal counted; five of them logged this minute, naming the field and the rule.
+    expect(results.slice(resultsBefore).map(([, result]) => result)).toEqual(Array<string>(20).fill('invalid'));
+    const lines = logged.lines.slice(linesBefore);
+    expect(JSON.stringify(lines)).not.toMatch(/Carol|4111|carol\.pii/);
+    const sampled = lines.filter((line) => line['route'] === '/v1/track' && line['code'] === 'invalid_timestamp');
+    expect(sampled).toHaveLength(5);
+    expect(sampled[0]).toMatchObject({
+      level: 'warn',
+      status: 400,
+      reason: 'payload.timestamp: invalid_timestamp: expected an ISO-8601 date-time',
+    });
+  });
+
   it('runs as the segment-connector command: serves on HTTP_PORT against KAFKA_BROKERS, publishes to <prefix>segment.events, serves /healthz /readyz /metrics and drains on SIGTERM', async () => {
     const prefix = `${broker.prefix}cmd.`;
     const commandTopic = `${prefix}segment.events`;
@@ -444,6 +601,173 @@ describe('segment connector against a broker', () => {
       child.kill('SIGKILL');
     }
   }, 60_000);
+
+  it('issue #21 finding 1: stays live and answers real calls promptly while two senders throw 8 MB nested bodies at it', async () => {
+    const prefix = `${broker.prefix}attack.`;
+    await broker.createTopics([{ name: `${prefix}segment.events`, partitions: 1 }]);
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const child = startCli(['segment-connector'], {
+      KAFKA_BROKERS: broker.bootstrapServers.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      SEGMENT_WRITE_KEYS: WRITE_KEY,
+      SEGMENT_SHARED_SECRET: SECRET,
+      HTTP_PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      LOG_LEVEL: 'warn',
+    });
+    const logLines: string[] = [];
+    child.stdout?.on('data', (chunk: Buffer) => logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
+    try {
+      const ops = (path: string) => `http://127.0.0.1:${String(metricsPort)}${path}`;
+      const scrape = async () => (await fetch(ops('/metrics'))).text();
+      await waitUntil(
+        async () => (await statusOf(ops('/readyz'))) === 200,
+        30_000,
+        'the segment connector to be ready',
+      );
+      await scrape(); // Resets the event-loop delay maximum, so the next scrape reports the attack's.
+
+      const attackers = spawn(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          ATTACKERS,
+          `http://127.0.0.1:${String(port)}/webhooks/segment`,
+          String(ATTACK_MS),
+        ],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let attackOutput = '';
+      attackers.stdout.on('data', (chunk: Buffer) => (attackOutput += chunk.toString('utf8')));
+      const attacked = new Promise<number[]>((resolve) => {
+        attackers.once('exit', () => {
+          resolve(JSON.parse(attackOutput || '[]') as number[]);
+        });
+      });
+      const until = Date.now() + ATTACK_MS;
+      const latenciesMs: number[] = [];
+      const legitStatuses: number[] = [];
+      const legit = async () => {
+        for (let i = 0; Date.now() < until; i += 1) {
+          const started = performance.now();
+          const body = JSON.stringify({ event: 'Attack Survived', userId: `live-${String(i)}` });
+          const reply = await post(port, '/v1/track', body, { authorization: basic(WRITE_KEY) });
+          latenciesMs.push(performance.now() - started);
+          legitStatuses.push(reply.status);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      };
+      const probeStatuses: number[] = [];
+      const probe = async () => {
+        while (Date.now() < until) {
+          // As the kubelet probes: a 3 s timeout.
+          probeStatuses.push(await statusOf(ops('/healthz'), 3_000));
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      };
+      const [attackStatuses] = await Promise.all([attacked, legit(), probe()]);
+      const metrics = await scrape();
+
+      const sorted = [...latenciesMs].sort((a, b) => a - b);
+      const percentile = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+      const lagMax = Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(metrics)?.[1] ?? Number.NaN);
+      const measured = {
+        attackRequests: attackStatuses.length,
+        attackAnswers: [...new Set(attackStatuses)].sort(),
+        legitCalls: latenciesMs.length,
+        legitP50Ms: Math.round(percentile(0.5)),
+        legitP99Ms: Math.round(percentile(0.99)),
+        serverEventLoopLagMaxMs: Math.round(lagMax * 1000),
+        healthProbes: probeStatuses.length,
+      };
+      process.stderr.write(`issue #21 attack: ${JSON.stringify(measured)}\n`);
+      expect(attackStatuses.length).toBeGreaterThan(10);
+      // 413 from the Content-Length, before a byte is read; or the connection closed on the sender (0).
+      expect(attackStatuses.every((status) => status === 413 || status === 0)).toBe(true);
+      expect(metrics).toMatch(
+        /persona_stream_webhook_requests_total\{route="\/webhooks\/segment",result="too_large"\} [1-9]/,
+      );
+      expect(metrics).not.toContain('internal_error');
+      expect(probeStatuses.every((status) => status === 200)).toBe(true);
+      expect(legitStatuses.every((status) => status === 200)).toBe(true);
+      expect(lagMax).toBeLessThan(0.5);
+      expect(measured.legitP50Ms).toBeLessThan(500);
+      // Only the real calls reached the topic.
+      const offsets = await admin.fetchTopicOffsets(`${prefix}segment.events`);
+      expect(offsets.reduce((sum, partition) => sum + Number(partition.high), 0)).toBe(legitStatuses.length);
+      // Refusals are logged a few a minute, not one line each.
+      const refusalLines = logLines.filter((line) => line.includes('"route":"/webhooks/segment"'));
+      expect(refusalLines.length).toBeLessThanOrEqual(5);
+      child.kill('SIGTERM');
+      expect(await exitOf(child)).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 60_000);
+});
+
+describe('segment connector: rate limits (issue #21)', () => {
+  const NOISY_KEY = 'wk_noisy';
+  const QUIET_KEY = 'wk_quiet';
+
+  it('holds each write key and the webhook source to their own budgets: a noisy one gets 429, the others are served', async () => {
+    const published: CanonicalEvent[] = [];
+    const sink: EventSink = {
+      publish: (_topic, events) => {
+        published.push(...events);
+        return Promise.resolve();
+      },
+    };
+    const results: [string, SegmentRequestResult][] = [];
+    const now = () => performance.now();
+    const server = await startHttpServer(
+      segmentRoutes({
+        publisher: sink,
+        topic: 't',
+        sharedSecrets: [SECRET],
+        writeKeys: [NOISY_KEY, QUIET_KEY],
+        logger,
+        now: () => Date.now(),
+        onResult: (route, result) => results.push([route, result]),
+        // 5 a second each, 10 at once after being idle.
+        admitWriteKey: admission(5, now),
+        admitWebhook: admission(1, now),
+      }),
+      LOOPBACK,
+      logger,
+    );
+    try {
+      const track = (key: string, i: number) =>
+        post(server.port, '/v1/track', JSON.stringify({ event: 'A', userId: `${key}-${String(i)}` }), {
+          authorization: basic(key),
+        });
+      const noisy = await Promise.all(Array.from({ length: 60 }, (_, i) => track(NOISY_KEY, i)));
+      const limited = noisy.filter((reply) => reply.status === 429);
+      expect(noisy.filter((reply) => reply.status === 200).length).toBeLessThanOrEqual(12);
+      expect(limited.length).toBeGreaterThanOrEqual(48);
+      expect(limited[0]?.headers.get('retry-after')).toBe('1');
+      expect(limited[0]?.body).toMatchObject({ success: false, code: 'rate_limited' });
+      const quiet = await Promise.all(Array.from({ length: 5 }, (_, i) => track(QUIET_KEY, i)));
+      expect(quiet.map((reply) => reply.status)).toEqual([200, 200, 200, 200, 200]);
+
+      // The webhook source has a budget of its own (2 at once): its third delivery waits, the Tracking API does not.
+      const deliveries = [1, 2, 3].map((i) =>
+        JSON.stringify({ type: 'track', event: 'A', userId: 'wh', messageId: `rl-${String(i)}` }),
+      );
+      const webhooks = [];
+      for (const body of deliveries)
+        webhooks.push(await post(server.port, '/webhooks/segment', body, { 'x-signature': sign(body) }));
+      expect(webhooks.map((reply) => reply.status)).toEqual([200, 200, 429]);
+      expect((await track(QUIET_KEY, 6)).status).toBe(200);
+
+      expect(published.filter((event) => event.entity_key.startsWith(QUIET_KEY))).toHaveLength(6);
+      expect(published.filter((event) => event.entity_key === 'wh')).toHaveLength(2);
+      expect(results.filter(([, result]) => result === 'rate_limited')).toHaveLength(limited.length + 1);
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 describe('segment connector: broker failures', () => {
@@ -481,6 +805,42 @@ describe('segment connector: broker failures', () => {
       expect(webhook.status).toBe(503);
       expect(results).toEqual(['broker_unavailable', 'broker_unavailable']);
       expect(durations.every((seconds) => seconds > 0 && seconds < 10)).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('publishes the retry of a webhook delivery answered 503; a replay of it once published gets 200 and publishes nothing', async () => {
+    const published: string[] = [];
+    let failures = 1;
+    const flaky: EventSink = {
+      publish: (topic, events) => {
+        if (failures-- > 0) return Promise.reject(new PublishError(topic, events.length, { cause: new Error('down') }));
+        published.push(...events.map((event) => event.event_id));
+        return Promise.resolve();
+      },
+    };
+    const results: SegmentRequestResult[] = [];
+    const server = await startHttpServer(
+      segmentRoutes({
+        publisher: flaky,
+        topic: 't',
+        sharedSecrets: [SECRET],
+        writeKeys: [],
+        logger,
+        now: () => Date.now(),
+        onResult: (_route, result) => results.push(result),
+      }),
+      LOOPBACK,
+      logger,
+    );
+    try {
+      const deliver = () => post(server.port, '/webhooks/segment', f5Body, { 'x-signature': F5_SIGNATURE });
+      expect((await deliver()).status).toBe(503);
+      expect((await deliver()).status).toBe(200);
+      expect(await deliver()).toMatchObject({ status: 200, body: { success: true, duplicate: true } });
+      expect(published).toEqual(['node-next-1741946401120-2c9e5b7a-41d8-4f0e-b3a6-8e1f0d2c4b59']);
+      expect(results).toEqual(['broker_unavailable', 'accepted', 'duplicate']);
     } finally {
       await server.close();
     }

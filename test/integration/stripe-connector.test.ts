@@ -8,6 +8,7 @@ import { startHttpServer, type RunningServer } from '../../src/adapters/http/htt
 import { EventPublisher, PublishError, type EventSink } from '../../src/adapters/kafka/event-publisher.js';
 import { jsonSerde } from '../../src/adapters/kafka/record-serde.js';
 import { readTopicToEnd } from '../../src/adapters/kafka/topic-reader.js';
+import { admission } from '../../src/connectors/rate-limits.js';
 import { stripeWebhookRoute } from '../../src/connectors/stripe/stripe-connector.js';
 import { createLogger } from '../../src/log/logger.js';
 import { canonicalEventSchema } from '../../src/records/canonical-event.js';
@@ -35,7 +36,7 @@ function sign(payload: string, secret = SECRET, timestamp?: number): string {
   });
 }
 
-async function post(port: number, body: string, signature?: string) {
+async function post(port: number, body: string | Buffer, signature?: string) {
   const response = await fetch(`http://127.0.0.1:${String(port)}/webhooks/stripe`, {
     method: 'POST',
     headers: {
@@ -44,7 +45,20 @@ async function post(port: number, body: string, signature?: string) {
     },
     body,
   });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  return {
+    status: response.status,
+    body: (await response.json()) as Record<string, unknown>,
+    retryAfter: response.headers.get('retry-after'),
+  };
+}
+
+/** A subscription event whose `description` holds these bytes verbatim (not UTF-8 in the cases below). */
+function eventWithBytes(id: string, bytes: number[]): Buffer {
+  const [head, tail] = JSON.stringify({
+    ...(JSON.parse(subscriptionEvent(id, 'cus_bytes')) as object),
+    description: '@@',
+  }).split('@@');
+  return Buffer.concat([Buffer.from(head ?? ''), Buffer.from(bytes), Buffer.from(tail ?? '')]);
 }
 
 describe('stripe connector: POST /webhooks/stripe (the shared Apache Kafka)', () => {
@@ -97,7 +111,7 @@ describe('stripe connector: POST /webhooks/stripe (the shared Apache Kafka)', ()
   it('publishes a signed event as a canonical event keyed by customer, answering 200 after the ack', async () => {
     const before = await highWatermark();
     const body = subscriptionEvent('evt_signed_1', 'cus_A');
-    expect(await post(server.port, body, sign(body))).toEqual({ status: 200, body: { received: true } });
+    expect(await post(server.port, body, sign(body))).toMatchObject({ status: 200, body: { received: true } });
     expect(await highWatermark()).toBe(before + 1);
 
     const [record, ...others] = await readTopicToEnd(kafka, topic);
@@ -144,7 +158,10 @@ describe('stripe connector: POST /webhooks/stripe (the shared Apache Kafka)', ()
       data: { object: { id: 'prod_1' } },
     });
     results.length = 0;
-    expect(await post(server.port, body, sign(body))).toEqual({ status: 200, body: { received: true, ignored: true } });
+    expect(await post(server.port, body, sign(body))).toMatchObject({
+      status: 200,
+      body: { received: true, ignored: true },
+    });
     expect(await highWatermark()).toBe(before);
     // Counted apart from accepted events (persona_stream_webhook_requests_total{result="ignored"}).
     expect(results).toEqual(['ignored']);
@@ -153,6 +170,82 @@ describe('stripe connector: POST /webhooks/stripe (the shared Apache Kafka)', ()
   it('answers 413 to a body over the limit', async () => {
     const body = JSON.stringify({ padding: 'x'.repeat(70 * 1024) });
     expect((await post(server.port, body, sign(body))).status).toBe(413);
+  });
+
+  it('issue #21 finding 4: verifies over the raw bytes: C0 80 under a signature made over FF FE as text is refused', async () => {
+    const before = await highWatermark();
+    const signedBody = eventWithBytes('evt_ff_fe', [0xff, 0xfe]);
+    const sentBody = eventWithBytes('evt_ff_fe', [0xc0, 0x80]);
+    // Both decode to the same text: a signature over that text is what a verifier of decoded text checks.
+    const overText = sign(signedBody.toString('utf8'));
+    results.length = 0;
+    expect(await post(server.port, sentBody, overText)).toMatchObject({
+      status: 400,
+      body: { error: 'Stripe-Signature does not match the body with any secret' },
+    });
+    expect(await highWatermark()).toBe(before);
+    expect(results).toEqual(['rejected_signature']);
+  });
+
+  it('answers 400, never 500, to nesting deeper than any event, unsigned (before parsing) or signed', async () => {
+    const before = await highWatermark();
+    const nested = `{"id":"evt_deep","object":"event","data":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`;
+    results.length = 0;
+    expect((await post(server.port, nested, sign('{}'))).status).toBe(400);
+    expect(await post(server.port, nested, sign(nested))).toMatchObject({
+      status: 400,
+      body: { error: 'the body nests arrays or objects deeper than 64 levels' },
+    });
+    expect(await highWatermark()).toBe(before);
+    expect(results).toEqual(['rejected_signature', 'invalid']);
+  });
+});
+
+describe('stripe connector: rate limit (issue #21)', () => {
+  it('answers 429 with Retry-After past its source budget, once a delivery proved it comes from Stripe', async () => {
+    const published: string[] = [];
+    const sink: EventSink = {
+      publish: (_topic, events) => {
+        published.push(...events.map((event) => event.event_id));
+        return Promise.resolve();
+      },
+    };
+    const results: string[] = [];
+    const server = await startHttpServer(
+      [
+        stripeWebhookRoute({
+          publisher: sink,
+          topic: 't',
+          webhookSecrets: [SECRET],
+          logger,
+          now: () => Date.now(),
+          // 1 a second, 2 at once after being idle.
+          admit: admission(1, () => performance.now()),
+          onResult: (result) => results.push(result),
+        }),
+      ],
+      LOOPBACK,
+      logger,
+    );
+    try {
+      const replies = [];
+      for (const id of ['evt_rl_1', 'evt_rl_2', 'evt_rl_3']) {
+        const body = subscriptionEvent(id, 'cus_RL');
+        replies.push(await post(server.port, body, sign(body)));
+      }
+      // A forger does not spend Stripe's budget: refused for its signature, not for the rate.
+      const forged = subscriptionEvent('evt_forged', 'cus_RL');
+      replies.push(await post(server.port, forged, sign(forged, 'whsec_forger')));
+      expect(replies.map((reply) => reply.status)).toEqual([200, 200, 429, 400]);
+      expect(replies[2]).toMatchObject({
+        retryAfter: '1',
+        body: { error: expect.stringContaining('rate limit') as unknown },
+      });
+      expect(published).toEqual(['evt_rl_1', 'evt_rl_2']);
+      expect(results).toEqual(['accepted', 'accepted', 'rate_limited', 'rejected_signature']);
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -74,6 +74,7 @@ app.kubernetes.io/part-of: persona-stream
 STRIPE_API_KEY: {{ .Values.secrets.stripeApiKey | quote }}
 STRIPE_WEBHOOK_SECRET: {{ .Values.secrets.stripeWebhookSecret | quote }}
 SEGMENT_SHARED_SECRET: {{ .Values.secrets.segmentSharedSecret | quote }}
+SEGMENT_WEBHOOK_BATCH_TOKEN: {{ .Values.secrets.segmentWebhookBatchToken | quote }}
 SEGMENT_WRITE_KEYS: {{ .Values.secrets.segmentWriteKeys | quote }}
 SEGMENT_TOKEN: {{ .Values.secrets.segmentToken | quote }}
 MAVERA_API_KEY: {{ .Values.secrets.maveraApiKey | quote }}
@@ -133,6 +134,8 @@ seconds) + 5 s of slack, + the preStop pause that runs before SIGTERM. Call with
 {{- end }}
 - name: SHUTDOWN_GRACE_MS
   value: {{ int .Values.config.shutdownGraceMs | quote }}
+- name: MAX_EVENT_TIME_SKEW_MS
+  value: {{ int .Values.config.maxEventTimeSkewMs | quote }}
 - name: REPORTING_CURRENCY
   value: {{ .Values.config.reportingCurrency | lower | quote }}
 - name: PIPELINE_CONFIG

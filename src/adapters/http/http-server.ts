@@ -110,7 +110,8 @@ async function dispatch(
   }
 }
 
-function isClientAbort(request: IncomingMessage, error: unknown): boolean {
+/** Whether a request failed because its client went away (a reset, a body cut short), not through any fault here. */
+export function isClientAbort(request: IncomingMessage, error: unknown): boolean {
   if (request.destroyed && !request.complete) return true;
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE';

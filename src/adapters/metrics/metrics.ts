@@ -27,7 +27,8 @@ export const LABEL_LIMITS = {
   group: 16,
   role: 16,
   reason: 64,
-  route: 16,
+  // Every path the connectors serve (Stripe, the Segment webhook, each Tracking API alias) plus `other`.
+  route: 24,
   result: 16,
   kind: 16,
   decision: flushDecisions.length,

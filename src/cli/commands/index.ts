@@ -5,6 +5,7 @@ import { demoCommand } from './demo.js';
 import { explainMrrCommand } from './explain-mrr-command.js';
 import { flusherCommand } from './flusher.js';
 import { processorCommand } from './processor.js';
+import { repairWatermarkCommand } from './repair-watermark.js';
 import { replayCommand } from './replay.js';
 import { segmentConnectorCommand } from './segment-connector.js';
 import { simulateCommand } from './simulate.js';
@@ -23,4 +24,5 @@ export const commands: readonly Command[] = [
   allCommand,
   backfillCommand,
   replayCommand,
+  repairWatermarkCommand,
 ];

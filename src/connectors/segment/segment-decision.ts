@@ -1,17 +1,9 @@
 import type { CanonicalEvent } from '../../records/canonical-event.js';
 import type { SegmentMessageError } from '../../sources/segment/index.js';
+import type { ConnectorResult } from '../connector-result.js';
 
 /** What became of one request: the `result` label of persona_stream_webhook_requests_total{route,result}. */
-export const segmentRequestResults = [
-  'accepted',
-  'ignored',
-  'rejected_signature',
-  'rejected_write_key',
-  'invalid',
-  'too_large',
-  'broker_unavailable',
-] as const;
-export type SegmentRequestResult = (typeof segmentRequestResults)[number];
+export type SegmentRequestResult = Exclude<ConnectorResult, 'dead_lettered' | 'lookup_failed'>;
 
 /** Why a request (or one message of it) was refused; the parser's own codes name the message-level rules. */
 export type SegmentRejectionCode =
@@ -19,16 +11,24 @@ export type SegmentRejectionCode =
   | 'invalid_write_key'
   | 'missing_signature'
   | 'invalid_signature'
+  | 'invalid_batch_token'
+  | 'batch_not_enabled'
   | 'invalid_json'
+  | 'too_deep'
   | 'invalid_payload'
   | 'event_too_large'
   | 'request_too_large'
   | 'too_many_events'
+  | 'rate_limited'
+  | 'in_flight'
   | 'broker_unavailable'
   | 'method_not_allowed'
   | SegmentMessageError['code'];
 
-/** One refused message of a request: its position (null for a single call), the rule and the offending field. */
+/**
+ * One refused message of a request: its position (null for a single call), the rule and the offending field. The
+ * message names the field and the rule, never the value (it is logged, and sent back to whoever sent it).
+ */
 export interface SegmentItemError {
   readonly index: number | null;
   readonly code: SegmentRejectionCode;
@@ -44,6 +44,8 @@ export interface SegmentSuccessBody {
   readonly success: true;
   /** Present when nothing was published because nothing in the request is used (deletion requests, empty batch). */
   readonly ignored?: true;
+  /** Present when nothing was published because every message of it already was (a replayed delivery). */
+  readonly duplicate?: true;
   /** The messages of a batch that were refused while the others were published. */
   readonly errors?: readonly SegmentItemError[];
 }
@@ -55,7 +57,21 @@ export interface SegmentErrorBody {
   readonly errors?: readonly SegmentItemError[];
 }
 
-export type SegmentRejectedResult = Exclude<SegmentRequestResult, 'accepted' | 'ignored' | 'broker_unavailable'>;
+export type SegmentRejectedResult = Exclude<
+  SegmentRequestResult,
+  'accepted' | 'ignored' | 'duplicate' | 'broker_unavailable' | 'aborted'
+>;
+
+export type SegmentRejectionStatus = 400 | 401 | 403 | 405 | 413 | 429;
+
+export interface SegmentRejection {
+  readonly action: 'reject';
+  readonly status: SegmentRejectionStatus;
+  readonly result: SegmentRejectedResult;
+  readonly body: SegmentErrorBody;
+  /** With 429: when the sender may try again. */
+  readonly retryAfterMs?: number;
+}
 
 /** The pure verdict on one request; the route carries it out (publishing first when asked to). */
 export type SegmentDecision =
@@ -66,21 +82,34 @@ export type SegmentDecision =
       readonly body: SegmentSuccessBody;
     }
   | { readonly action: 'ignore'; readonly reason: string; readonly body: SegmentSuccessBody }
-  | {
-      readonly action: 'reject';
-      readonly status: 400 | 401 | 413;
-      readonly result: SegmentRejectedResult;
-      readonly body: SegmentErrorBody;
-    };
+  | SegmentRejection;
 
 export function rejection(
-  status: 400 | 401 | 413,
+  status: SegmentRejectionStatus,
   result: SegmentRejectedResult,
   code: SegmentRejectionCode,
   message: string,
   errors?: readonly SegmentItemError[],
-): SegmentDecision {
+): SegmentRejection {
   const body: SegmentErrorBody =
     errors === undefined ? { success: false, code, message } : { success: false, code, message, errors };
   return { action: 'reject', status, result, body };
+}
+
+/** 429: the key or source is over its rate limit. */
+export function rateLimited(retryAfterMs: number, over: string): SegmentRejection {
+  return {
+    ...rejection(429, 'rate_limited', 'rate_limited', `over the rate limit of ${over}; retry after Retry-After`),
+    retryAfterMs,
+  };
+}
+
+/** A decision that a body no check foresaw made throw (a RangeError, say) is a 400, never a 500. */
+export function guardedDecision(decide: () => SegmentDecision): SegmentDecision {
+  try {
+    return decide();
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return rejection(400, 'invalid', 'invalid_payload', 'the body could not be read as Segment messages');
+  }
 }

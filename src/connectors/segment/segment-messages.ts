@@ -3,28 +3,10 @@ import { parseSegmentPayload, type SegmentMessageError } from '../../sources/seg
 import { isPlainObject } from '../../sources/segment/json-value.js';
 import { rejection, type SegmentDecision, type SegmentItemError } from './segment-decision.js';
 import { segmentEnvelope } from './segment-envelope.js';
+import { messageRefusal } from './message-rules.js';
 
 /** Refused messages listed in one response at most; the count in the message still covers them all. */
 export const MAX_LISTED_ERRORS = 100;
-
-/** The request body was not JSON. */
-export class JsonBodyError extends Error {
-  constructor(readonly reason: string) {
-    super(`the body is not JSON: ${reason}`);
-    this.name = 'JsonBodyError';
-  }
-}
-
-/** The body as JSON whatever its Content-Type (analytics.js sends text/plain to avoid a CORS preflight). */
-export function parseJsonBody(body: Buffer): unknown {
-  let text = body.toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    return new JsonBodyError(error instanceof Error ? error.message : String(error));
-  }
-}
 
 /** The message without the given fields; the same object when it has none of them (no copy on the hot path). */
 export function withoutFields(item: unknown, fields: readonly string[]): unknown {
@@ -36,7 +18,7 @@ export function withoutFields(item: unknown, fields: readonly string[]): unknown
 
 /**
  * The first message over `maxBytes` as compact JSON (how Segment's own libraries measure it), named by its position
- * and messageId; `single` when the request is one message rather than a batch.
+ * (not by its messageId, which is the sender's text); `single` when the request is one message rather than a batch.
  */
 export function oversizeEvent(
   items: readonly unknown[],
@@ -47,9 +29,8 @@ export function oversizeEvent(
     const item = items[index];
     const bytes = Buffer.byteLength(JSON.stringify(item), 'utf8');
     if (bytes <= maxBytes) continue;
-    const messageId = isPlainObject(item) && typeof item['messageId'] === 'string' ? item['messageId'] : undefined;
-    const which = `${single ? 'the event' : `batch[${index}]`}${messageId === undefined ? '' : ` (messageId ${JSON.stringify(messageId)})`}`;
-    const message = `${which} is ${bytes} bytes; an event may be at most ${maxBytes} bytes`;
+    const which = single ? 'the event' : `batch[${String(index)}]`;
+    const message = `${which} is ${String(bytes)} bytes; an event may be at most ${String(maxBytes)} bytes`;
     return rejection(400, 'too_large', 'event_too_large', message, [
       { index: single ? null : index, code: 'event_too_large', field: '', message },
     ]);
@@ -59,6 +40,8 @@ export function oversizeEvent(
 
 export interface MessagesOptions {
   readonly receivedAt: EpochMs;
+  /** How far past `receivedAt` an event time may lie; the parser's default when absent. */
+  readonly maxEventTimeSkewMs?: number | undefined;
   /** Items that are acknowledged without being published (Webhooks deletion requests): not reported as refused. */
   readonly ignoredItem?: (index: number) => boolean;
 }
@@ -69,7 +52,10 @@ export interface MessagesOptions {
  * nothing valid is refused as a whole with 400; a request with nothing to publish and nothing wrong is ignored.
  */
 export function decideMessages(payload: unknown, options: MessagesOptions): SegmentDecision {
-  const result = parseSegmentPayload(payload, { receivedAt: options.receivedAt });
+  const result = parseSegmentPayload(payload, {
+    receivedAt: options.receivedAt,
+    maxEventTimeSkewMs: options.maxEventTimeSkewMs,
+  });
   const ignoredItem = options.ignoredItem;
   const refused =
     ignoredItem === undefined
@@ -83,8 +69,8 @@ export function decideMessages(payload: unknown, options: MessagesOptions): Segm
       const reason = ignored > 0 ? `${ignored} deletion request(s) acknowledged, not used` : 'no messages';
       return { action: 'ignore', reason, body: { success: true, ignored: true } };
     }
-    const message =
-      refused.length === 1 ? first.message : `all ${refused.length} messages refused; first: ${first.message}`;
+    const reason = messageRefusal(first);
+    const message = refused.length === 1 ? reason : `all ${String(refused.length)} messages refused; first: ${reason}`;
     return rejection(400, 'invalid', first.code, message, errors);
   }
   const events = result.messages.map(segmentEnvelope);
@@ -96,6 +82,6 @@ function itemError(error: SegmentMessageError): SegmentItemError {
     index: error.index,
     code: error.code,
     field: error.path.map(String).join('.'),
-    message: error.message,
+    message: messageRefusal(error),
   };
 }

@@ -1,64 +1,46 @@
 import type { EpochMs } from '../../domain/time.js';
 import { isPlainObject } from '../../sources/segment/json-value.js';
 import { rejection, type SegmentDecision } from './segment-decision.js';
-import { decideMessages, JsonBodyError, oversizeEvent, parseJsonBody, withoutFields } from './segment-messages.js';
-import { webhookSignatureMatches } from './x-signature.js';
+import { decideMessages, oversizeEvent, withoutFields } from './segment-messages.js';
 
-export interface WebhookDelivery {
-  /** The raw body, exactly as received (the signature covers these bytes), already held to the size limit. */
-  readonly body: Buffer;
-  readonly signature: string | undefined;
-  readonly receivedAt: EpochMs;
-}
-
-export interface WebhookPolicy {
-  /**
-   * SEGMENT_SHARED_SECRET: a delivery signed with any of them is accepted (two while the secret is being rotated:
-   * Segment does not retry a 401, so a delivery refused for an outdated secret would be lost). Empty refuses every
-   * delivery, since none can be verified.
-   */
-  readonly sharedSecrets: readonly string[];
+export interface WebhookDeliveryPolicy {
   readonly maxEventBytes: number;
+  /** Items one delivery may hold. */
+  readonly maxEvents: number;
+  readonly maxEventTimeSkewMs?: number | undefined;
 }
 
 /** A credential is never published, whoever put it on the message. */
 const CREDENTIAL_FIELDS = ['writeKey'] as const;
 
 /**
- * One delivery from a Segment Webhooks destination (classic or Actions): `X-Signature` verified before anything
- * is read (401, nothing published); the body may be one message, an Actions batch (JSON array) or
- * `{"batch":[…]}`. Deletion requests (`{"type":"delete"}`, classic) are acknowledged and not published.
+ * One authenticated delivery from a Segment Webhooks destination (classic or Actions), already parsed (see
+ * verifyWebhookBody): one message, an Actions batch (JSON array) or `{"batch":[…]}`. Deletion requests
+ * (`{"type":"delete"}`, classic) are acknowledged and not published.
  */
-export function decideWebhookDelivery(delivery: WebhookDelivery, policy: WebhookPolicy): SegmentDecision {
-  if (policy.sharedSecrets.length === 0) {
-    return rejection(
-      401,
-      'rejected_signature',
-      'invalid_signature',
-      'SEGMENT_SHARED_SECRET is not set: no delivery can be verified, so none is accepted',
-    );
-  }
-  if (delivery.signature === undefined || delivery.signature === '') {
-    return rejection(401, 'rejected_signature', 'missing_signature', 'missing X-Signature header');
-  }
-  const body = parseJsonBody(delivery.body);
-  const parsed = body instanceof JsonBodyError ? undefined : body;
-  const signature = delivery.signature;
-  if (!policy.sharedSecrets.some((secret) => webhookSignatureMatches(signature, secret, delivery.body, parsed))) {
-    return rejection(401, 'rejected_signature', 'invalid_signature', 'X-Signature does not match the body');
-  }
-  if (body instanceof JsonBodyError) return rejection(400, 'invalid', 'invalid_json', body.message);
-
+export function decideWebhookDelivery(
+  body: unknown,
+  receivedAt: EpochMs,
+  policy: WebhookDeliveryPolicy,
+): SegmentDecision {
   const shape = deliveryShape(body);
   if (shape === undefined) {
     return rejection(400, 'invalid', 'invalid_payload', 'expected a Segment message, an array or {"batch":[…]}');
+  }
+  if (shape.items.length > policy.maxEvents) {
+    return rejection(
+      400,
+      'too_large',
+      'too_many_events',
+      `the delivery holds ${String(shape.items.length)} messages; one may hold at most ${String(policy.maxEvents)}`,
+    );
   }
   const oversize = oversizeEvent(shape.items, shape.kind === 'single', policy.maxEventBytes);
   if (oversize !== undefined) return oversize;
   if (shape.items.length > 0 && shape.items.every(isDeletionRequest)) {
     return {
       action: 'ignore',
-      reason: `${shape.items.length} deletion request(s) acknowledged, not used`,
+      reason: `${String(shape.items.length)} deletion request(s) acknowledged, not used`,
       body: { success: true, ignored: true },
     };
   }
@@ -66,7 +48,8 @@ export function decideWebhookDelivery(delivery: WebhookDelivery, policy: Webhook
   const payload =
     shape.kind === 'array' ? prepared : shape.kind === 'batch' ? { ...shape.envelope, batch: prepared } : prepared[0];
   return decideMessages(payload, {
-    receivedAt: delivery.receivedAt,
+    receivedAt,
+    maxEventTimeSkewMs: policy.maxEventTimeSkewMs,
     ignoredItem: (index) => isDeletionRequest(shape.items[index]),
   });
 }

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { SecretSet } from '../secret-set.js';
 
 const BASIC = /^basic\s+([A-Za-z0-9+/=_-]*)\s*$/i;
 
@@ -31,26 +31,20 @@ export type WriteKeyVerdict =
   | { readonly ok: true }
   | { readonly ok: false; readonly code: 'missing_write_key' | 'invalid_write_key'; readonly message: string };
 
-/**
- * The write keys the connector accepts (SEGMENT_WRITE_KEYS). Keys are compared as SHA-256 digests with
- * timingSafeEqual against every accepted key, so the time taken reveals neither a key's length nor its prefix.
- */
+/** The write keys the connector accepts (SEGMENT_WRITE_KEYS), compared in constant time (see SecretSet). */
 export class AcceptedWriteKeys {
-  private readonly digests: readonly Buffer[];
+  private readonly keys: SecretSet;
 
   constructor(keys: readonly string[]) {
-    this.digests = keys.map(digest);
+    this.keys = new SecretSet(keys);
   }
 
   get size(): number {
-    return this.digests.length;
+    return this.keys.size;
   }
 
   accepts(key: string): boolean {
-    const candidate = digest(key);
-    let matched = false;
-    for (const accepted of this.digests) matched = timingSafeEqual(candidate, accepted) || matched;
-    return matched;
+    return this.keys.has(key);
   }
 
   /**
@@ -58,7 +52,7 @@ export class AcceptedWriteKeys {
    * least one, and every key it presents must be accepted, so a valid header cannot launder a wrong body key.
    */
   verify(fromHeader: string | undefined, fromBody: string | undefined): WriteKeyVerdict {
-    if (this.digests.length === 0) {
+    if (this.keys.size === 0) {
       return {
         ok: false,
         code: 'invalid_write_key',
@@ -84,8 +78,4 @@ export class AcceptedWriteKeys {
     }
     return { ok: true };
   }
-}
-
-function digest(key: string): Buffer {
-  return createHash('sha256').update(key, 'utf8').digest();
 }

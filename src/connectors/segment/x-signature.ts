@@ -7,29 +7,33 @@ export function segmentSignature(secret: string, text: string | Buffer): string 
   return createHmac('sha1', secret).update(text).digest('hex');
 }
 
+/** Whether a header can be an `X-Signature` at all (40 hex digits): checked before anything is read. */
+export function isSignatureShaped(header: string | undefined): header is string {
+  return header !== undefined && SHA1_HEX.test(header);
+}
+
 /**
- * Whether `X-Signature` authenticates a Webhooks delivery (reference/segment.md §2.3). A single message is signed
- * over the raw body bytes. A batched delivery (a JSON array) is signed over its first element only, as
- * `JSON.stringify(element)`; the rest of such a batch is not covered by the signature. A `{"batch":[…]}` body is
- * accepted signed either way: over the raw body, or over its first message like an array.
- * `parsedBody` is the body as JSON (undefined when it is not JSON: then only the raw-body form can match).
+ * Whether `X-Signature` is Segment's HMAC over these exact bytes, with any of the secrets: how an unbatched delivery
+ * is signed (reference/segment.md §2.3), covering all of it. Needs nothing parsed.
  */
-export function webhookSignatureMatches(header: string, secret: string, rawBody: Buffer, parsedBody: unknown): boolean {
+export function signsBytes(header: string, secrets: readonly string[], bytes: Uint8Array): boolean {
+  return matchesAny(header, secrets, bytes);
+}
+
+/**
+ * Whether `X-Signature` is Segment's HMAC over `JSON.stringify(first)`: how a batched (JSON array) delivery is signed,
+ * over its first element only. It proves that element came from Segment and says nothing of the others.
+ */
+export function signsFirstElement(header: string, secrets: readonly string[], first: unknown): boolean {
+  return matchesAny(header, secrets, Buffer.from(JSON.stringify(first), 'utf8'));
+}
+
+function matchesAny(header: string, secrets: readonly string[], signed: Uint8Array): boolean {
   if (!SHA1_HEX.test(header)) return false;
   const given = Buffer.from(header, 'hex');
-  const firstOfBatch = firstBatchElement(parsedBody);
-  if (Array.isArray(parsedBody) && firstOfBatch !== undefined) return same(given, secret, JSON.stringify(firstOfBatch));
-  if (same(given, secret, rawBody)) return true;
-  return firstOfBatch !== undefined && same(given, secret, JSON.stringify(firstOfBatch));
-}
-
-function firstBatchElement(body: unknown): unknown {
-  if (Array.isArray(body)) return (body as unknown[])[0];
-  if (typeof body !== 'object' || body === null) return undefined;
-  const batch = (body as { batch?: unknown }).batch;
-  return Array.isArray(batch) ? (batch as unknown[])[0] : undefined;
-}
-
-function same(given: Buffer, secret: string, signed: string | Buffer): boolean {
-  return timingSafeEqual(given, createHmac('sha1', secret).update(signed).digest());
+  let matched = false;
+  for (const secret of secrets) {
+    matched = timingSafeEqual(given, createHmac('sha1', secret).update(signed).digest()) || matched;
+  }
+  return matched;
 }

@@ -1,15 +1,25 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Route } from '../../adapters/http/http-server.js';
+import { retryAfterSeconds } from '../../adapters/http/keyed-rate-limiter.js';
+import { BodyTooLargeError } from '../../adapters/http/read-body.js';
 import type { EventSink } from '../../adapters/kafka/event-publisher.js';
-import { BodyTooLargeError, readRawBody } from '../../adapters/http/read-body.js';
 import type { Logger } from '../../log/logger.js';
 import type { CanonicalEvent } from '../../records/canonical-event.js';
+import type { ConnectorResult } from '../connector-result.js';
+import { countedAnswer } from '../counted-answer.js';
+import type { Admission } from '../rate-limits.js';
+import { RefusalLog } from '../refusal-log.js';
+import { answer, headerOf, pathOf, readBodyWithin } from '../request-io.js';
 import { ChargeLookupError, type ChargeCustomerResolver } from './charge-customer-resolver.js';
 import type { DeadLetterSink } from './dead-letter-sink.js';
 import {
   decideResolvedDispute,
-  decideStripeWebhook,
+  decideStripeEvent,
+  refuseStripeHeader,
   stripeWebhookDeadLetter,
   type StripeWebhookDecision,
+  type StripeWebhookRejection,
+  verifyStripeWebhook,
 } from './stripe-webhook.js';
 
 export const STRIPE_WEBHOOK_PATH = '/webhooks/stripe';
@@ -20,6 +30,8 @@ export interface StripeConnectorOptions {
   readonly publisher: EventSink;
   readonly topic: string;
   readonly webhookSecrets: readonly string[];
+  /** MAX_EVENT_TIME_SKEW_MS: how far past its arrival an event's `created` may lie (later: refused). */
+  readonly maxEventTimeSkewMs?: number;
   readonly logger: Logger;
   readonly now: () => number;
   readonly maxBodyBytes?: number;
@@ -32,86 +44,113 @@ export interface StripeConnectorOptions {
    * Stripe keeps them and retries.
    */
   readonly deadLetters?: { readonly sink: DeadLetterSink; readonly topic: string } | undefined;
+  /** The rate limit of Stripe's deliveries (key: the route), admitted once a delivery's signature verified. */
+  readonly admit?: Admission;
+  /** Where refusals are logged (sampled); one per process so `all` shares it. */
+  readonly refusals?: RefusalLog;
 }
 
-/**
- * POST /webhooks/stripe: 200 only after the broker acknowledged the event (so a lost write makes Stripe retry),
- * 400 for anything unsigned or invalid (nothing published), 413 over the size limit, 503 when the broker did not
- * confirm the write or a disputed charge could not be fetched. A dispute whose charge is only an id is re-keyed by
- * the charge's customer; a valid event with no customer at all is acknowledged and written to the dead-letter
- * topic. Returns false for requests that are not its route.
- */
-export function stripeWebhookRoute(options: StripeConnectorOptions) {
-  const log = options.logger.child({ route: STRIPE_WEBHOOK_PATH });
-  const started = new WeakMap<ServerResponse, number>();
+/** The outcome of a webhook as the persona_stream_webhook_requests_total{result} label counts it. */
+export type StripeWebhookResult = Exclude<ConnectorResult, 'rejected_write_key' | 'batch_disabled' | 'duplicate'>;
 
-  function reply(response: ServerResponse, status: number, body: unknown, result: StripeWebhookResult): void {
-    response.writeHead(status, { 'content-type': 'application/json' });
-    response.end(JSON.stringify(body));
-    const since = started.get(response);
-    options.onResult?.(result, since === undefined ? 0 : (performance.now() - since) / 1_000);
+/**
+ * POST /webhooks/stripe: 200 only after the broker acknowledged the event (so a lost write makes Stripe retry), 400
+ * for anything unsigned or invalid (nothing published; a missing, malformed or stale signature is refused from the
+ * header, before the body is read; the signature is checked over the raw bytes before anything parses them), 413
+ * over the size limit, 429 over the source's rate limit, 503 when the broker did not confirm the write or a disputed
+ * charge could not be fetched. A dispute whose charge is only an id is re-keyed by the charge's customer; a valid
+ * event with no customer at all is acknowledged and written to the dead-letter topic. Returns false for requests
+ * that are not its route.
+ */
+export function stripeWebhookRoute(options: StripeConnectorOptions): Route {
+  const log = options.logger.child({ route: STRIPE_WEBHOOK_PATH });
+  const refusals = options.refusals ?? new RefusalLog(options.logger, options.now);
+  const admit = options.admit ?? (() => 0);
+
+  function refuse(request: IncomingMessage, response: ServerResponse, refusal: StripeRefusal): StripeWebhookResult {
+    refusals.refused({
+      route: STRIPE_WEBHOOK_PATH,
+      status: refusal.status,
+      code: refusal.code,
+      reason: refusal.reason,
+    });
+    const headers =
+      refusal.status === 429
+        ? { 'retry-after': retryAfterSeconds(refusal.retryAfterMs) }
+        : refusal.status === 405
+          ? { allow: 'POST' }
+          : {};
+    answer(request, response, refusal.status, { error: refusal.reason }, headers);
+    return refusal.result;
   }
 
-  async function publish(response: ServerResponse, event: CanonicalEvent): Promise<void> {
+  async function publish(
+    request: IncomingMessage,
+    response: ServerResponse,
+    event: CanonicalEvent,
+  ): Promise<StripeWebhookResult> {
     try {
       await options.publisher.publish(options.topic, [event]);
     } catch (error) {
       log.error({ err: error, eventId: event.event_id }, 'stripe event not written: answering 503 so Stripe retries');
-      reply(response, 503, { error: 'event could not be written; retry later' }, 'broker_unavailable');
-      return;
+      answer(request, response, 503, { error: 'event could not be written; retry later' });
+      return 'broker_unavailable';
     }
-    reply(response, 200, { received: true }, 'accepted');
+    answer(request, response, 200, { received: true });
+    return 'accepted';
   }
 
   async function deadLetter(
+    request: IncomingMessage,
     response: ServerResponse,
     body: Buffer,
     decision: Extract<StripeWebhookDecision, { action: 'dead_letter' }>,
-  ): Promise<void> {
+  ): Promise<StripeWebhookResult> {
     const target = options.deadLetters;
     if (target === undefined) {
-      log.warn({ eventId: decision.eventId, reason: decision.reason }, 'stripe event without customer refused');
-      reply(response, 400, { error: decision.reason }, 'invalid');
-      return;
+      const refusal = { status: 400, result: 'invalid', code: 'missing_customer', reason: decision.reason } as const;
+      return refuse(request, response, refusal);
     }
     try {
       await target.sink.write(target.topic, [stripeWebhookDeadLetter(body, decision, options.now())]);
     } catch (error) {
       log.error({ err: error, eventId: decision.eventId }, 'dead letter not written: answering 503 so Stripe retries');
-      reply(response, 503, { error: 'event could not be written; retry later' }, 'broker_unavailable');
-      return;
+      answer(request, response, 503, { error: 'event could not be written; retry later' });
+      return 'broker_unavailable';
     }
     log.warn({ eventId: decision.eventId, reason: decision.reason }, 'stripe event without customer dead-lettered');
-    reply(response, 200, { received: true, dead_lettered: true }, 'dead_lettered');
+    answer(request, response, 200, { received: true, dead_lettered: true });
+    return 'dead_lettered';
   }
 
-  async function act(response: ServerResponse, body: Buffer, decision: StripeWebhookDecision): Promise<void> {
+  async function act(
+    request: IncomingMessage,
+    response: ServerResponse,
+    body: Buffer,
+    decision: StripeWebhookDecision,
+  ): Promise<StripeWebhookResult> {
     switch (decision.action) {
       case 'reject':
-        log.warn({ reason: decision.reason }, 'stripe webhook rejected');
-        reply(response, decision.status, { error: decision.reason }, rejection(decision.reason));
-        return;
+        return refuse(request, response, decision);
       case 'ignore':
         log.debug({ type: decision.type }, 'stripe event type not used: acknowledged and ignored');
-        reply(response, 200, { received: true, ignored: true }, 'ignored');
-        return;
+        answer(request, response, 200, { received: true, ignored: true });
+        return 'ignored';
       case 'publish':
-        await publish(response, decision.event);
-        return;
+        return publish(request, response, decision.event);
       case 'dead_letter':
-        await deadLetter(response, body, decision);
-        return;
+        return deadLetter(request, response, body, decision);
       case 'resolve_charge_customer': {
         const resolver = options.chargeCustomers;
         if (resolver === undefined) {
           const reason = `${decision.reason} (no STRIPE_API_KEY to fetch the charge with)`;
-          await deadLetter(response, body, {
+          const missing = {
             action: 'dead_letter',
             code: 'missing_customer',
             eventId: decision.eventId,
             reason,
-          });
-          return;
+          } as const;
+          return deadLetter(request, response, body, missing);
         }
         let customerId: string | null;
         try {
@@ -119,55 +158,98 @@ export function stripeWebhookRoute(options: StripeConnectorOptions) {
         } catch (error) {
           if (!(error instanceof ChargeLookupError)) throw error;
           log.error({ err: error, eventId: decision.eventId }, 'disputed charge not fetched: answering 503');
-          reply(response, 503, { error: 'the disputed charge could not be fetched; retry later' }, 'lookup_failed');
-          return;
+          answer(request, response, 503, { error: 'the disputed charge could not be fetched; retry later' });
+          return 'lookup_failed';
         }
-        await act(response, body, decideResolvedDispute(decision, customerId, options.now()));
-        return;
+        return act(
+          request,
+          response,
+          body,
+          decideResolvedDispute(decision, customerId, options.now(), options.maxEventTimeSkewMs),
+        );
       }
     }
   }
 
-  return async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
-    if (request.url?.split('?')[0] !== STRIPE_WEBHOOK_PATH) return false;
-    started.set(response, performance.now());
+  async function answerDelivery(request: IncomingMessage, response: ServerResponse): Promise<StripeWebhookResult> {
     if (request.method !== 'POST') {
-      reply(response, 405, { error: 'use POST' }, 'invalid');
-      return true;
+      return refuse(request, response, {
+        status: 405,
+        result: 'invalid',
+        code: 'method_not_allowed',
+        reason: 'use POST',
+      });
     }
-    let body: Buffer;
-    try {
-      body = await readRawBody(request, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) {
-        reply(response, 413, { error: error.message }, 'too_large');
-        return true;
-      }
-      throw error;
+    const signature = headerOf(request, 'stripe-signature');
+    const early = refuseStripeHeader(signature, options.now());
+    if (early !== undefined) return refuse(request, response, early);
+    const limitBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    const body = await readBodyWithin(request, limitBytes);
+    if (body instanceof BodyTooLargeError) {
+      return refuse(request, response, {
+        status: 413,
+        result: 'too_large',
+        code: 'request_too_large',
+        reason: body.message,
+      });
     }
-    const signature = request.headers['stripe-signature'];
-    const decision = decideStripeWebhook(
+    const forged = verifyStripeWebhook(body, signature, options.webhookSecrets, options.now());
+    if (forged !== undefined) return refuse(request, response, forged);
+    // Only deliveries that proved they come from Stripe count against its rate limit: a forger spends nobody's.
+    const waitMs = admit(STRIPE_WEBHOOK_PATH);
+    if (waitMs > 0) {
+      const reason = 'over the rate limit of Stripe webhooks; retry after Retry-After';
+      return refuse(request, response, {
+        status: 429,
+        result: 'rate_limited',
+        code: 'rate_limited',
+        reason,
+        retryAfterMs: waitMs,
+      });
+    }
+    return act(
+      request,
+      response,
       body,
-      Array.isArray(signature) ? signature[0] : signature,
-      options.webhookSecrets,
-      options.now(),
+      guarded(() => decideStripeEvent(body, options.now(), options.maxEventTimeSkewMs)),
     );
-    await act(response, body, decision);
+  }
+
+  return async (request, response) => {
+    if (pathOf(request) !== STRIPE_WEBHOOK_PATH) return false;
+    await countedAnswer<StripeWebhookResult>(request, options.onResult, () => answerDelivery(request, response));
     return true;
   };
 }
 
-/** The outcome of a webhook as the persona_stream_webhook_requests_total{result} label counts it. */
-export type StripeWebhookResult =
-  | 'accepted'
-  | 'ignored'
-  | 'dead_lettered'
-  | 'rejected_signature'
-  | 'invalid'
-  | 'too_large'
-  | 'broker_unavailable'
-  | 'lookup_failed';
+type StripeRefusal =
+  | Pick<StripeWebhookRejection, 'status' | 'result' | 'code' | 'reason'>
+  | {
+      readonly status: 405 | 413 | 400;
+      readonly result: 'invalid' | 'too_large';
+      readonly code: 'method_not_allowed' | 'request_too_large' | 'missing_customer';
+      readonly reason: string;
+    }
+  | {
+      readonly status: 429;
+      readonly result: 'rate_limited';
+      readonly code: 'rate_limited';
+      readonly reason: string;
+      readonly retryAfterMs: number;
+    };
 
-function rejection(reason: string): StripeWebhookResult {
-  return /signature|timestamp|tolerance/i.test(reason) ? 'rejected_signature' : 'invalid';
+/** A decision that a body no check foresaw made throw (a RangeError, say) is a 400, never a 500. */
+function guarded(decide: () => StripeWebhookDecision): StripeWebhookDecision {
+  try {
+    return decide();
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return {
+      action: 'reject',
+      status: 400,
+      result: 'invalid',
+      code: 'invalid_event',
+      reason: 'the body could not be read as a Stripe event',
+    };
+  }
 }

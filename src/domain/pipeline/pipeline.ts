@@ -13,6 +13,7 @@ import {
   compileTraitDefinitions,
   createUserTraitState,
   evaluateTraits,
+  rewindTraitHorizon,
   type CompiledTraits,
   type UserTraitState,
 } from '../traits/index.js';
@@ -99,6 +100,15 @@ export function applySegmentMessageToState(pipeline: Pipeline, state: UserState,
  */
 export function advanceEntity(pipeline: Pipeline, state: EntityState, watermark: EpochMs): void {
   if (state.kind === 'user') advanceTraitState(state, watermark, pipeline.traits, pipeline.config.lateness_days);
+}
+
+/**
+ * repair-watermark: moves back a user's horizon that a watermark from the future carried past `watermark` (see
+ * rewindTraitHorizon). Returns whether it moved; a customer has no horizon.
+ */
+export function rewindEntity(pipeline: Pipeline, state: EntityState, watermark: EpochMs): boolean {
+  if (state.kind !== 'user') return false;
+  return rewindTraitHorizon(state, watermark, pipeline.traits, pipeline.config.lateness_days);
 }
 
 /** The entity's profile as of `at` (usually the watermark). */

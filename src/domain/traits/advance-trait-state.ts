@@ -21,8 +21,7 @@ export function advanceTraitState(
   compiled: CompiledTraits,
   latenessDays: number,
 ): boolean {
-  const keptDays = Math.max(compiled.longestWindowDays, 1) + Math.max(0, Math.floor(latenessDays));
-  const horizon = dayIndex(watermark) - keptDays + 1;
+  const horizon = horizonDayAt(watermark, compiled, latenessDays);
   if (horizon <= state.horizonDay) return false;
   state.horizonDay = horizon;
 
@@ -41,5 +40,29 @@ export function advanceTraitState(
   if (state.windowedRef !== null) {
     state.windowedRef = removeRange(state.windowedRef, 0, expired * compiled.windowedRefWidth);
   }
+  return true;
+}
+
+/** The first day a watermark keeps: the longest window plus `latenessDays`, counted back from the watermark's day. */
+export function horizonDayAt(watermark: EpochMs, compiled: CompiledTraits, latenessDays: number): number {
+  const keptDays = Math.max(compiled.longestWindowDays, 1) + Math.max(0, Math.floor(latenessDays));
+  return dayIndex(watermark) - keptDays + 1;
+}
+
+/**
+ * Moves a horizon that a watermark from the future carried past `watermark` back to the one `watermark` implies
+ * (repair-watermark). The days in between hold no bucket: windows undercount them until those days leave every
+ * window, but new messages are placed in windows and deduplicated again, which a horizon left in the future would
+ * never do. All-time traits are untouched. Returns whether the horizon moved.
+ */
+export function rewindTraitHorizon(
+  state: UserTraitState,
+  watermark: EpochMs,
+  compiled: CompiledTraits,
+  latenessDays: number,
+): boolean {
+  const horizon = horizonDayAt(watermark, compiled, latenessDays);
+  if (state.horizonDay <= horizon) return false;
+  state.horizonDay = horizon;
   return true;
 }

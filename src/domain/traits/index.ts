@@ -14,7 +14,7 @@ export { createUserTraitState } from './user-trait-state.js';
 export { bucketCount, bucketsOf } from './day-buckets.js';
 export type { UserTraitState } from './user-trait-state.js';
 export { applySegmentMessage } from './apply-segment-message.js';
-export { advanceTraitState } from './advance-trait-state.js';
+export { advanceTraitState, rewindTraitHorizon } from './advance-trait-state.js';
 export { evaluateTraits } from './evaluate-traits.js';
 export {
   ENGAGEMENT_HIGH_MIN_ACTIVE_DAYS,

@@ -28,11 +28,32 @@ export function parseIsoTimestamp(text: string): EpochMs | null {
     if (oh > 23 || om > 59) return null;
     offsetMinutes = (sign === '-' ? -1 : 1) * (oh * 60 + om);
   }
-  return Date.UTC(year, month - 1, day, hour, minute, second, millis) - offsetMinutes * 60_000;
+  return utcInstant(year, month, day, hour, minute, second, millis) - offsetMinutes * 60_000;
 }
 
+/**
+ * Date.UTC reads years 0–99 as 1900–1999, so `0000-01-01` would become 1900: the year is set on its own instead,
+ * which takes it literally (proleptic Gregorian, as ISO-8601 does).
+ */
+function utcInstant(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  millis: number,
+): EpochMs {
+  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, millis));
+  date.setUTCFullYear(year);
+  return date.getTime();
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] ?? 0);
 }
 
 export function formatIsoTimestamp(at: EpochMs): string {

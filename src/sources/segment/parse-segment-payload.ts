@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { JsonObject, JsonValue, SegmentMessage } from '../../domain/segment/model.js';
 import type { EpochMs } from '../../domain/time.js';
+import { boundRule, DEFAULT_MAX_EVENT_TIME_SKEW_MS, eventTimeBounds, outOfBounds } from '../event-time-bounds.js';
 import { formatIsoTimestamp } from './iso-timestamp.js';
 import { isJsonValue, isPlainObject } from './json-value.js';
 import { mintMessageId } from './minted-message-id.js';
@@ -27,6 +28,11 @@ export interface ParsedSegmentMessage extends SegmentMessage {
 export interface SegmentParseOptions {
   /** Arrival time at our endpoint; used when the message does not carry its own `receivedAt`. */
   readonly receivedAt: EpochMs;
+  /**
+   * How far past `receivedAt` (the option) an event time may lie; DEFAULT_MAX_EVENT_TIME_SKEW_MS when absent.
+   * Infinity when decoding a record already on a topic: the processor judges those against its own clock.
+   */
+  readonly maxEventTimeSkewMs?: number | undefined;
 }
 
 export interface SegmentParseResult {
@@ -56,6 +62,10 @@ const TIMESTAMP_FIELDS = new Set(['timestamp', 'originalTimestamp', 'sentAt', 'r
  *  2. `receivedAt − (sentAt − originalTimestamp)` when both exist (sentAt: the item's, else the batch's);
  *  3. `originalTimestamp` (nothing to correct with);
  *  4. `receivedAt` (the message's own when a webhook delivery carries one, else options.receivedAt).
+ * That time, and a message's own `receivedAt`, must lie between the epoch and options.receivedAt plus the skew
+ * (see event-time-bounds.ts), else the message is refused, naming the field and the rule but never the value.
+ * `originalTimestamp` and `sentAt` are device clocks that only enter the correction: a device years off is what the
+ * correction is for, so they are not bounded themselves, only what they correct to.
  */
 export function parseSegmentPayload(raw: unknown, options: SegmentParseOptions): SegmentParseResult {
   if (Array.isArray(raw)) return parseItems(raw as unknown[], NO_BATCH, options);
@@ -117,6 +127,8 @@ function parseItem(
   const sentAt = input.sentAt ?? level.sentAt;
   const originalTimestamp = input.originalTimestamp ?? null;
   const timestamp = correctedTimestamp(input.timestamp ?? null, originalTimestamp, sentAt, receivedAt);
+  const timeError = eventTimeError(input, timestamp, sentAt, index, options);
+  if (timeError !== null) return timeError;
 
   const context = mergeObjects(level.context, input.context ?? null);
   const integrations = mergeObjects(level.integrations, input.integrations ?? null);
@@ -202,6 +214,48 @@ function correctedTimestamp(
   if (originalTimestamp !== null)
     return sentAt !== null ? receivedAt - (sentAt - originalTimestamp) : originalTimestamp;
   return receivedAt;
+}
+
+/** The first of the message's own receivedAt and its event time that lies outside the bounds, as a refusal. */
+function eventTimeError(
+  input: SegmentMessageInput,
+  timestamp: EpochMs,
+  sentAt: EpochMs | null,
+  index: number | null,
+  options: SegmentParseOptions,
+): SegmentMessageError | null {
+  const skew = options.maxEventTimeSkewMs ?? DEFAULT_MAX_EVENT_TIME_SKEW_MS;
+  const bounds = eventTimeBounds(options.receivedAt, skew, 'the message was received');
+  const checks: readonly (readonly [EpochMs | null | undefined, TimeSource])[] = [
+    [input.receivedAt, { field: 'receivedAt', name: 'receivedAt' }],
+    [timestamp, timeSource(input, sentAt)],
+  ];
+  for (const [at, source] of checks) {
+    if (at == null) continue;
+    const problem = outOfBounds(at, bounds);
+    if (problem === null) continue;
+    const code = problem === 'in_future' ? 'timestamp_in_future' : 'timestamp_too_old';
+    return new SegmentMessageError(code, index, [source.field], `${source.name} ${boundRule(problem, bounds)}`);
+  }
+  return null;
+}
+
+interface TimeSource {
+  /** The field a sender should look at. */
+  readonly field: string;
+  /** How the refusal names the time. */
+  readonly name: string;
+}
+
+/** Where the event time came from (rules 1–4 of parseSegmentPayload). */
+function timeSource(input: SegmentMessageInput, sentAt: EpochMs | null): TimeSource {
+  if (input.timestamp != null) return { field: 'timestamp', name: 'timestamp' };
+  if (input.originalTimestamp == null) return { field: 'receivedAt', name: 'receivedAt' };
+  if (sentAt === null) return { field: 'originalTimestamp', name: 'originalTimestamp' };
+  return {
+    field: 'originalTimestamp',
+    name: 'the event time corrected from originalTimestamp and sentAt (receivedAt − (sentAt − originalTimestamp))',
+  };
 }
 
 function mergeObjects(batchLevel: JsonObject | null, own: JsonObject | null): JsonObject {

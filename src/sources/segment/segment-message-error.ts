@@ -1,6 +1,7 @@
 /**
  * Why a Segment message was rejected. `no_user_anon_id` is the Segment HTTP API's own code; the others name the
- * rule the Tracking API applies (a nameless track is dropped, a group needs a groupId, messageId ≤ 100 chars).
+ * rule the Tracking API applies (a nameless track is dropped, a group needs a groupId, messageId ≤ 100 chars), or
+ * ours on event time (`timestamp_in_future`, `timestamp_too_old`: see event-time-bounds.ts).
  */
 export type SegmentErrorCode =
   | 'invalid_payload'
@@ -12,6 +13,8 @@ export type SegmentErrorCode =
   | 'missing_previous_id'
   | 'message_id_too_long'
   | 'invalid_timestamp'
+  | 'timestamp_in_future'
+  | 'timestamp_too_old'
   | 'invalid_field';
 
 export type FieldPath = readonly (string | number)[];

@@ -3,6 +3,7 @@ import { countryCode } from '../../domain/codes.js';
 import { normalizeCurrency } from '../../domain/money/currency.js';
 import type { StripeFact } from '../../domain/stripe/model.js';
 import { fromUnixSeconds, type EpochMs } from '../../domain/time.js';
+import { boundRule, outOfBounds, READABLE_BOUNDS } from '../event-time-bounds.js';
 import { normalizeCustomer } from './normalize-customer.js';
 import { normalizeDiscount } from './normalize-discount.js';
 import { normalizeSubscription } from './normalize-subscription.js';
@@ -73,7 +74,8 @@ export function stripeEventFamily(type: string): EventFamily | null {
 /**
  * Raw Stripe event JSON (any API version) → the normalised facts it carries. Never throws for bad input: an invalid
  * payload gives a StripeParseError naming the field; an event type we do not use is `ignored`.
- * Every fact's `at` is the event's `created`.
+ * Every fact's `at` is the event's `created`, which must lie between the epoch and the year 9999 (how far ahead of
+ * its arrival it may be is the edge's rule: stripeCanonicalEvent).
  */
 export function parseStripeEvent(raw: unknown): StripeEventParseResult {
   const envelope = eventEnvelopeSchema.safeParse(raw);
@@ -86,6 +88,14 @@ export function parseStripeEvent(raw: unknown): StripeEventParseResult {
     apiVersion: envelope.data.api_version ?? null,
     livemode: envelope.data.livemode ?? false,
   };
+  const unreadable = outOfBounds(event.created, READABLE_BOUNDS);
+  if (unreadable !== null) {
+    const message = `event time ${boundRule(unreadable, READABLE_BOUNDS)}`;
+    return {
+      ok: false,
+      error: new StripeParseError('invalid', 'created', message, [{ path: 'created', message }], id, type),
+    };
+  }
   const family = stripeEventFamily(type);
   if (family === null) return { ok: true, ignored: true, reason: `event type ${type} is not used`, event };
 

@@ -35,7 +35,7 @@ describe('loadEnv', () => {
       },
       schemaRegistry: undefined,
       stripe: { apiKey: undefined, webhookSecrets: [] },
-      segment: { sharedSecrets: [], writeKeys: [], token: undefined, spaceId: undefined },
+      segment: { sharedSecrets: [], webhookBatchTokens: [], writeKeys: [], token: undefined, spaceId: undefined },
       mavera: {
         apiKey: undefined,
         baseUrl: 'https://app.mavera.io/api/v1',
@@ -54,11 +54,13 @@ describe('loadEnv', () => {
         requestTimeoutMs: 30_000,
         keepAliveTimeoutMs: 5_000,
       },
+      connectorRateLimits: { stripeWebhookPerSecond: 1_000, segmentWebhookPerSecond: 1_000, writeKeyPerSecond: 1_000 },
       logLevel: 'info',
       flushIntervalMs: 60_000,
       reportingCurrency: 'usd',
       pipelineConfigPath: undefined,
       processor: { stateDir: undefined, stateGeneration: 0, refreshIntervalMs: 3_600_000, clockTickMs: 60_000 },
+      maxEventTimeSkewMs: 86_400_000,
       sessionTimeoutMs: 30_000,
       shutdownGraceMs: 25_000,
     });
@@ -68,6 +70,17 @@ describe('loadEnv', () => {
     const problems = problemsOf({ HTTP_HOST: 'example.com', METRICS_HOST: '0.0.0.0; rm' });
     expect(problems.map((problem) => problem.variable)).toEqual(['HTTP_HOST', 'METRICS_HOST']);
     expect(loadEnv({ METRICS_HOST: '::1' }).metricsHost).toBe('::1');
+  });
+
+  it('refuses a connector rate limit that is not a whole number of requests per second, without echoing it', () => {
+    const problems = problemsOf({ STRIPE_WEBHOOK_RATE_LIMIT: '-1', SEGMENT_WRITE_KEY_RATE_LIMIT: '2.5' });
+    expect(problems).toEqual([
+      { variable: 'STRIPE_WEBHOOK_RATE_LIMIT', reason: 'expected an integer from 0 to 1000000' },
+      { variable: 'SEGMENT_WRITE_KEY_RATE_LIMIT', reason: 'expected an integer from 0 to 1000000' },
+    ]);
+    expect(problemsOf({ SEGMENT_WEBHOOK_BATCH_TOKEN: 'a b' })).toEqual([
+      { variable: 'SEGMENT_WEBHOOK_BATCH_TOKEN', reason: 'every entry must be a token without whitespace' },
+    ]);
   });
 
   it('treats blank values as unset', () => {
@@ -93,6 +106,7 @@ describe('loadEnv', () => {
       STRIPE_API_KEY: 'rk_live_abc123',
       STRIPE_WEBHOOK_SECRET: 'whsec_old,whsec_new',
       SEGMENT_SHARED_SECRET: 'seg-shared',
+      SEGMENT_WEBHOOK_BATCH_TOKEN: 'bt_new,bt_old',
       SEGMENT_WRITE_KEYS: 'wk_a, wk_b',
       SEGMENT_TOKEN: 'sgp_tok',
       SEGMENT_SPACE_ID: 'spa_9',
@@ -110,6 +124,9 @@ describe('loadEnv', () => {
       HTTP_HEADERS_TIMEOUT_MS: '5000',
       HTTP_REQUEST_TIMEOUT_MS: '20000',
       HTTP_KEEP_ALIVE_TIMEOUT_MS: '65000',
+      STRIPE_WEBHOOK_RATE_LIMIT: '200',
+      SEGMENT_WEBHOOK_RATE_LIMIT: '0',
+      SEGMENT_WRITE_KEY_RATE_LIMIT: '50',
       LOG_LEVEL: 'DEBUG',
       FLUSH_INTERVAL_MS: '15000',
       REPORTING_CURRENCY: 'EUR',
@@ -118,6 +135,7 @@ describe('loadEnv', () => {
       STATE_GENERATION: '2',
       PROCESSOR_REFRESH_INTERVAL_MS: '600000',
       PROCESSOR_CLOCK_TICK_MS: '0',
+      MAX_EVENT_TIME_SKEW_MS: '3600000',
       KAFKA_SESSION_TIMEOUT_MS: '45000',
       KAFKA_IDEMPOTENT: 'false',
       SHUTDOWN_GRACE_MS: '20000',
@@ -134,7 +152,13 @@ describe('loadEnv', () => {
       },
       schemaRegistry: { url: 'https://psrc-123.confluent.cloud', username: 'SRKEY', password: 'SRSECRET' },
       stripe: { apiKey: 'rk_live_abc123', webhookSecrets: ['whsec_old', 'whsec_new'] },
-      segment: { sharedSecrets: ['seg-shared'], writeKeys: ['wk_a', 'wk_b'], token: 'sgp_tok', spaceId: 'spa_9' },
+      segment: {
+        sharedSecrets: ['seg-shared'],
+        webhookBatchTokens: ['bt_new', 'bt_old'],
+        writeKeys: ['wk_a', 'wk_b'],
+        token: 'sgp_tok',
+        spaceId: 'spa_9',
+      },
       mavera: {
         apiKey: 'mvra_live_0123456789abcdef0123456789ab',
         baseUrl: 'http://127.0.0.1:4010/api/v1',
@@ -153,6 +177,8 @@ describe('loadEnv', () => {
         requestTimeoutMs: 20_000,
         keepAliveTimeoutMs: 65_000,
       },
+      // 0 turns a limit off.
+      connectorRateLimits: { stripeWebhookPerSecond: 200, segmentWebhookPerSecond: undefined, writeKeyPerSecond: 50 },
       logLevel: 'debug',
       flushIntervalMs: 15_000,
       reportingCurrency: 'eur',
@@ -163,6 +189,7 @@ describe('loadEnv', () => {
         refreshIntervalMs: 600_000,
         clockTickMs: 0,
       },
+      maxEventTimeSkewMs: 3_600_000,
       sessionTimeoutMs: 45_000,
       shutdownGraceMs: 20_000,
     });

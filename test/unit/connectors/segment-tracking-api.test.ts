@@ -195,7 +195,8 @@ describe('decideTrackingApiRequest: single calls', () => {
     };
     expect(sized(32_768)).toHaveLength(32_768);
     expect(decide('/v1/track', sized(32_768)).action).toBe('publish');
-    const message = 'the event (messageId "big-1") is 32769 bytes; an event may be at most 32768 bytes';
+    // Named by position, not by messageId: that is the sender's text.
+    const message = 'the event is 32769 bytes; an event may be at most 32768 bytes';
     expect(decide('/v1/track', sized(32_769))).toEqual({
       action: 'reject',
       status: 400,
@@ -311,7 +312,7 @@ describe('decideTrackingApiRequest: batches', () => {
       result: 'too_large',
       body: {
         code: 'event_too_large',
-        message: 'batch[1] (messageId "big-2") is 33088 bytes; an event may be at most 32768 bytes',
+        message: 'batch[1] is 33088 bytes; an event may be at most 32768 bytes',
       },
     });
     const many = Array.from({ length: 2_501 }, (_, i) => ({ type: 'track', event: 'A', userId: `u${i}` }));
@@ -334,5 +335,66 @@ describe('decideTrackingApiRequest: batches', () => {
       result: 'invalid',
       body: { success: false, code: 'invalid_payload', message: 'expected {"batch":[…]} with an array of messages' },
     });
+  });
+});
+
+describe('decideTrackingApiRequest: hostile input (issue #21)', () => {
+  it('answers 400, never a 500, to properties nested 10,000 deep (finding 4)', () => {
+    const nested = `{"event":"A","userId":"u1","properties":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`;
+    expect(decide('/v1/track', nested)).toEqual({
+      action: 'reject',
+      status: 400,
+      result: 'invalid',
+      body: { success: false, code: 'too_deep', message: 'the body nests arrays or objects deeper than 64 levels' },
+    });
+  });
+
+  it('names the field and the rule of a refusal, never the value (finding 4)', () => {
+    const pii = 'Carol Private 4111111111111111 carol.pii@example.com';
+    const decision = decide('/v1/track', { event: 'A', userId: 'u1', timestamp: pii });
+    const message = 'payload.timestamp: invalid_timestamp: expected an ISO-8601 date-time';
+    expect(decision).toEqual({
+      action: 'reject',
+      status: 400,
+      result: 'invalid',
+      body: {
+        success: false,
+        code: 'invalid_timestamp',
+        message,
+        errors: [{ index: null, code: 'invalid_timestamp', field: 'timestamp', message }],
+      },
+    });
+    const partly = decide('/v1/batch', {
+      batch: [
+        { type: 'track', event: 'A', userId: 'u1', sentAt: pii },
+        { type: 'track', event: 'A', userId: 'u1' },
+      ],
+    });
+    const notJson = decide('/v1/track', `{"event":"${pii}",`);
+    for (const refused of [JSON.stringify(partly), JSON.stringify(notJson)]) {
+      expect(refused).not.toMatch(/Carol|4111|carol\.pii/);
+    }
+    expect(notJson).toMatchObject({ status: 400, body: { message: 'the body is not valid JSON (UTF-8)' } });
+  });
+
+  it('holds a key sent in the body to its rate limit once it is accepted (429)', () => {
+    const waits: string[] = [];
+    const decision = decideTrackingApiRequest(
+      {
+        endpoint: { kind: 'single', type: 'track' },
+        authorization: undefined,
+        body: Buffer.from(JSON.stringify({ event: 'A', userId: 'u1', writeKey: WRITE_KEY })),
+        receivedAt: RECEIVED,
+      },
+      {
+        ...policy,
+        admitBodyKey: (key) => {
+          waits.push(key);
+          return 1_500;
+        },
+      },
+    );
+    expect(waits).toEqual([WRITE_KEY]);
+    expect(decision).toMatchObject({ action: 'reject', status: 429, result: 'rate_limited', retryAfterMs: 1_500 });
   });
 });

@@ -223,6 +223,7 @@ describe('the templates', () => {
       'STRIPE_API_KEY',
       'STRIPE_WEBHOOK_SECRET',
       'SEGMENT_SHARED_SECRET',
+      'SEGMENT_WEBHOOK_BATCH_TOKEN',
       'SEGMENT_WRITE_KEYS',
       'SEGMENT_TOKEN',
       'MAVERA_API_KEY',

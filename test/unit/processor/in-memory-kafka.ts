@@ -5,12 +5,15 @@ export interface StoredRecord {
   readonly offset: string;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
+  /** Epoch ms as a decimal string, as kafkajs reports it: the producer's, else the time it was appended. */
+  readonly timestamp: string;
 }
 
 interface OutgoingMessage {
   readonly key?: Buffer | string | null;
   readonly value: Buffer | string | null;
   readonly partition?: number;
+  readonly timestamp?: string;
 }
 
 interface TopicOffsets {
@@ -62,7 +65,12 @@ export class InMemoryKafka {
     const log = this.partitionLog(topic, partition);
     const base = String(log.length);
     for (const message of messages) {
-      log.push({ offset: String(log.length), key: toBuffer(message.key), value: toBuffer(message.value) });
+      log.push({
+        offset: String(log.length),
+        key: toBuffer(message.key),
+        value: toBuffer(message.value),
+        timestamp: message.timestamp ?? String(Date.now()),
+      });
     }
     return base;
   }
@@ -253,7 +261,7 @@ class InMemoryConsumer {
       topic,
       partition,
       highWatermark: String(highWatermark),
-      messages: messages.map((message) => ({ ...message, timestamp: '0', attributes: 0, headers: {} })),
+      messages: messages.map((message) => ({ ...message, attributes: 0, headers: {} })),
       isEmpty: () => messages.length === 0,
       firstOffset: () => first,
       lastOffset: () => last,
