@@ -337,6 +337,17 @@ function crossVariableProblems(values: ParsedVariables, failed: ReadonlySet<stri
   if ((registryUser !== undefined || registryPassword !== undefined) && values.SCHEMA_REGISTRY_URL === undefined) {
     report('SCHEMA_REGISTRY_URL', 'required when registry credentials are set');
   }
+  if (
+    !failed.has('HTTP_HEADERS_TIMEOUT_MS') &&
+    !failed.has('HTTP_REQUEST_TIMEOUT_MS') &&
+    values.HTTP_HEADERS_TIMEOUT_MS > values.HTTP_REQUEST_TIMEOUT_MS
+  ) {
+    // Node refuses to start a server whose headers may take longer than the whole request.
+    report(
+      'HTTP_HEADERS_TIMEOUT_MS',
+      `must not exceed HTTP_REQUEST_TIMEOUT_MS (${String(values.HTTP_REQUEST_TIMEOUT_MS)}); lower it with the request timeout`,
+    );
+  }
   if (!failed.has('HTTP_PORT') && values.HTTP_PORT !== 0 && values.HTTP_PORT === values.METRICS_PORT) {
     report('METRICS_PORT', 'must differ from HTTP_PORT (both servers run in one process for `all`)');
   }

@@ -54,11 +54,22 @@ const LEVELS = new Map<number, 'error' | 'warn' | 'info' | 'debug'>([
   [logLevel.DEBUG, 'debug'],
 ]);
 
-function pinoLogCreator(logger: Logger): logCreator {
+export function pinoLogCreator(logger: Logger): logCreator {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return () =>
     ({ namespace, level, log }) => {
       const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
-      kafkaLogger[LEVELS.get(level) ?? 'info']({ namespace, ...fields }, message);
+      kafkaLogger[LEVELS.get(level) ?? 'info']({ namespace, ...loggable(fields, 4) }, message);
     };
+}
+
+/**
+ * kafkajs' debug lines carry raw protocol buffers (requests, record values): logged as their size, since bytes are
+ * no use in a JSON log, may hold record contents, and the redaction walk cannot step into a typed array.
+ */
+function loggable(value: unknown, depth: number): unknown {
+  if (ArrayBuffer.isView(value)) return `<${String(value.byteLength)} bytes>`;
+  if (depth === 0 || typeof value !== 'object' || value === null || value instanceof Error) return value;
+  if (Array.isArray(value)) return value.map((item: unknown) => loggable(item, depth - 1));
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, loggable(item, depth - 1)]));
 }

@@ -307,3 +307,16 @@ describe('loadEnv', () => {
     expect(message).not.toContain('whsec_good');
   });
 });
+
+describe('loadEnv: HTTP timeouts', () => {
+  it('refuses a headers timeout longer than the request timeout, naming both, instead of a server that cannot start', () => {
+    const problems = problemsOf({ HTTP_REQUEST_TIMEOUT_MS: '5000' });
+    expect(problems).toEqual([
+      { variable: 'HTTP_HEADERS_TIMEOUT_MS', reason: expect.stringContaining('HTTP_REQUEST_TIMEOUT_MS') as string },
+    ]);
+    expect(loadEnv({ HTTP_REQUEST_TIMEOUT_MS: '5000', HTTP_HEADERS_TIMEOUT_MS: '3000' }).httpLimits).toMatchObject({
+      headersTimeoutMs: 3_000,
+      requestTimeoutMs: 5_000,
+    });
+  });
+});
