@@ -59,7 +59,10 @@ export function pinoLogCreator(logger: Logger): logCreator {
   return () =>
     ({ namespace, level, log }) => {
       const { message, timestamp: _timestamp, logger: _logger, ...fields } = log;
-      kafkaLogger[LEVELS.get(level) ?? 'info']({ namespace, ...loggable(fields, 4) }, message);
+      kafkaLogger[LEVELS.get(level) ?? 'info'](
+        { namespace, ...(loggable(fields, 4) as Record<string, unknown>) },
+        message,
+      );
     };
 }
 
