@@ -1,8 +1,17 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { describeMachine } from './machine.js';
+import { benchCluster, type BenchCluster } from './kafka/bench-cluster.js';
+import type { BrokerIdentity } from './kafka/broker-identity.js';
 import { BENCH_USAGE, BenchUsageError, parseBenchOptions, type BenchOptions } from './options.js';
-import { formatTable, type ScenarioName, type ScenarioReport } from './report.js';
+import {
+  formatComparison,
+  formatTable,
+  onBroker,
+  type BrokerReport,
+  type ScenarioName,
+  type ScenarioReport,
+} from './report.js';
 import { appendResult } from './results-file.js';
 import { runFlushScenario } from './scenarios/flush.js';
 import { runProcessorScenario } from './scenarios/processor.js';
@@ -36,35 +45,56 @@ async function main(args: readonly string[]): Promise<number> {
   };
   log(`${machine.description}; load average ${machine.loadAverageAtStart.toFixed(2)}`);
 
-  const reports: ScenarioReport[] = [];
-  const failures: { scenario: string; error: string }[] = [];
+  const reports: BrokerReport[] = [];
+  const failures: { scenario: string; broker: string | null; error: string }[] = [];
   const selected = new Set<ScenarioName>(options.scenarios);
-  const attempt = async (names: readonly ScenarioName[], run: () => Promise<readonly ScenarioReport[]>) => {
+  const attempt = async (
+    names: readonly ScenarioName[],
+    broker: BrokerIdentity | null,
+    run: () => Promise<readonly ScenarioReport[]>,
+  ) => {
     if (!names.some((name) => selected.has(name))) return;
+    const label = `${names.join(' + ')}${broker === null ? '' : ` on ${broker.name}`}`;
     const scenarioStarted = performance.now();
+    const loadAtStart = loadavg()[0] ?? 0;
     try {
-      reports.push(...(await run()).filter((report) => selected.has(report.scenario)));
+      const measured = (await run()).filter((report) => selected.has(report.scenario));
+      const loadAverage = { start: loadAtStart, end: loadavg()[0] ?? 0 };
+      reports.push(...measured.map((report) => onBroker(report, broker, loadAverage)));
     } catch (error) {
       const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      failures.push({ scenario: names.join('+'), error: message });
-      log(`${names.join(' + ')} FAILED: ${message}`);
+      failures.push({ scenario: names.join('+'), broker: broker?.name ?? null, error: message });
+      log(`${label} FAILED: ${message}`);
     }
-    log(`${names.join(' + ')}: ${((performance.now() - scenarioStarted) / 1_000).toFixed(0)} s`);
+    log(`${label}: ${((performance.now() - scenarioStarted) / 1_000).toFixed(0)} s`);
+  };
+  const clusters = options.brokers.map((target) => benchCluster(target, log));
+  // Scenario by scenario, each on every broker in turn: a machine that is slower for a while moves both columns.
+  const onEachBroker = async (
+    names: readonly ScenarioName[],
+    run: (cluster: BenchCluster) => Promise<readonly ScenarioReport[]>,
+  ) => {
+    for (const cluster of clusters) await attempt(names, cluster.identity, () => run(cluster));
   };
 
-  await attempt(['reducer'], () => Promise.resolve([runReducerScenario(options.reducer, log)]));
-  await attempt(['processor', 'replay'], async () => {
-    const { processor, replay } = await runProcessorScenario(options.processor, log);
-    return [processor, replay];
-  });
-  await attempt(['restore'], async () => [await runRestoreScenario(options.restore, log)]);
-  await attempt(['flush'], async () => [await runFlushScenario(options.flush, log)]);
-  await attempt(['webhooks'], async () => [await runWebhookScenario(options.webhooks, log)]);
+  try {
+    await attempt(['reducer'], null, () => Promise.resolve([runReducerScenario(options.reducer, log)]));
+    await onEachBroker(['processor', 'replay'], async (cluster) => {
+      const { processor, replay } = await runProcessorScenario(options.processor, cluster, log);
+      return [processor, replay];
+    });
+    await onEachBroker(['restore'], async (cluster) => [await runRestoreScenario(options.restore, cluster, log)]);
+    await onEachBroker(['flush'], async (cluster) => [await runFlushScenario(options.flush, cluster, log)]);
+    await onEachBroker(['webhooks'], async (cluster) => [await runWebhookScenario(options.webhooks, cluster, log)]);
+  } finally {
+    for (const cluster of clusters) await cluster.close();
+  }
 
   const record = {
     startedAt,
     durationSeconds: (performance.now() - started) / 1_000,
     machine: { ...machine, loadAverageAtEnd: loadavg()[0] ?? 0 },
+    brokers: clusters.map((cluster) => ({ ...cluster.identity, setup: cluster.setup })),
     options,
     scenarios: reports,
     failures,
@@ -72,8 +102,18 @@ async function main(args: readonly string[]): Promise<number> {
   if (options.json) {
     process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
   } else {
+    const rows = reports.flatMap((report) => report.rows);
+    const brokers = clusters.map((cluster) => `${cluster.identity.name} (${cluster.setup})`).join('; ');
+    const unbrokered = rows.filter((row) => row.broker === null);
+    const tables =
+      clusters.length === 1
+        ? formatTable(rows)
+        : `${unbrokered.length > 0 ? `${formatTable(unbrokered)}\n` : ''}${formatComparison(
+            rows.filter((row) => row.broker !== null),
+            clusters.map((cluster) => cluster.identity),
+          )}`;
     process.stdout.write(
-      `machine: ${machine.description}\nload average (1 min) at start ${machine.loadAverageAtStart.toFixed(2)}, at end ${record.machine.loadAverageAtEnd.toFixed(2)}; ${record.durationSeconds.toFixed(0)} s\n\n${formatTable(reports.flatMap((report) => report.rows))}`,
+      `machine: ${machine.description}\nload average (1 min) at start ${machine.loadAverageAtStart.toFixed(2)}, at end ${record.machine.loadAverageAtEnd.toFixed(2)}; ${record.durationSeconds.toFixed(0)} s\nKafka scenarios on: ${brokers}\n\n${tables}`,
     );
   }
   if (options.save) log(`saved to ${appendResult(record)}`);

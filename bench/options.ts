@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { BrokerTarget } from './kafka/bench-cluster.js';
 import { scenarioNames, type ScenarioName } from './report.js';
 import type { FlushOptions } from './scenarios/flush.js';
 import type { ProcessorScenarioOptions } from './scenarios/processor.js';
@@ -11,6 +12,8 @@ export interface BenchOptions {
   readonly json: boolean;
   readonly save: boolean;
   readonly scenarios: readonly ScenarioName[];
+  /** The brokers the Kafka scenarios run on, each in turn (`--broker both`: the real one, then the mock). */
+  readonly brokers: readonly BrokerTarget[];
   readonly reducer: ReducerOptions;
   readonly processor: ProcessorScenarioOptions;
   readonly restore: RestoreOptions;
@@ -33,6 +36,10 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]   (or: node dist/ben
   --save                  append the record to bench/results/<date>-<machine>.json
   --only LIST             scenarios to run, comma-separated: ${scenarioNames.join(', ')}
                           (processor and replay share their runs: either runs both)
+  --broker WHICH          where the Kafka scenarios run: kafka (default; a local Apache Kafka started once for
+                          the run, or the cluster in KAFKA_BROKERS), mock (librdkafka's mock cluster, a fresh one
+                          per scenario) or both (each scenario on kafka, then on the mock; figures side by side)
+  --kafka-per-scenario    a local Apache Kafka of its own for each scenario instead of one for the run
   --runs N                repetitions of every repeated measurement (default 3, quick 2; processor + replay
                           default 2, quick 1; restore quick 1)
   --seed N                traffic generator seed (default 1)
@@ -43,7 +50,8 @@ export const BENCH_USAGE = `usage: npm run bench -- [flags]   (or: node dist/ben
              --flush-interval-ms N (2000) --flush-partitions N (6)
   webhooks:  --webhooks N Stripe webhooks per run (3000, quick 200) --segment-batches N (100, quick 10)
              --batch-size N messages per Segment batch (100) --concurrency N (16)
-  KAFKA_BROKERS=host:port,…  run the Kafka scenarios on that cluster instead of the local mock broker`;
+  KAFKA_BROKERS=host:port,…  the "kafka" broker is that cluster instead of a local Apache Kafka
+  KAFKA_VERSION=x.y.z     the local Apache Kafka's release (default: the pinned one)`;
 
 const flags = {
   quick: { type: 'boolean', default: false },
@@ -51,6 +59,8 @@ const flags = {
   save: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
   only: { type: 'string' },
+  broker: { type: 'string', default: 'kafka' },
+  'kafka-per-scenario': { type: 'boolean', default: false },
   runs: { type: 'string' },
   seed: { type: 'string' },
   customers: { type: 'string' },
@@ -94,16 +104,12 @@ export function parseBenchOptions(
   const restoreRuns = count('runs', pick(3, 1));
   const seed = count('seed', 1);
   const partitions = count('partitions', 24);
-  const brokers = env['KAFKA_BROKERS']
-    ?.split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
-  const external = brokers !== undefined && brokers.length > 0 ? brokers : undefined;
   return {
     quick,
     json: values.json,
     save: values.save,
     scenarios: values.only === undefined ? scenarioNames : scenarioList(values.only),
+    brokers: brokerTargets(values.broker, values['kafka-per-scenario'], env),
     reducer: {
       customers: count('customers', pick(50_000, 2_000)),
       users: count('users', pick(50_000, 2_000)),
@@ -116,14 +122,12 @@ export function parseBenchOptions(
       partitions,
       runs: processorRuns,
       seed: seed + 1,
-      brokers: external,
     },
     restore: {
       sizes: values.restore === undefined ? (quick ? [20_000] : [100_000, 1_000_000]) : sizeList(values.restore),
       runs: restoreRuns,
       seed: seed + 2,
       partitions,
-      brokers: external,
     },
     flush: {
       events: count('flush-events', pick(100_000, 5_000)),
@@ -131,7 +135,6 @@ export function parseBenchOptions(
       flushIntervalMs: count('flush-interval-ms', 2_000),
       partitions: count('flush-partitions', 6),
       seed: seed + 3,
-      brokers: external,
     },
     webhooks: {
       stripeRequests: count('webhooks', pick(3_000, 200)),
@@ -140,9 +143,32 @@ export function parseBenchOptions(
       concurrency: count('concurrency', 16),
       runs,
       partitions,
-      brokers: external,
     },
   };
+}
+
+/** `--broker`: "kafka" is KAFKA_BROKERS when set, else a local Apache Kafka. */
+function brokerTargets(
+  choice: string,
+  perScenario: boolean,
+  env: Readonly<Record<string, string | undefined>>,
+): BrokerTarget[] {
+  const external = (env['KAFKA_BROKERS'] ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  const kafka: BrokerTarget =
+    external.length > 0 ? { kind: 'external', bootstrapServers: external } : { kind: 'apache-kafka', perScenario };
+  switch (choice) {
+    case 'kafka':
+      return [kafka];
+    case 'mock':
+      return [{ kind: 'mock' }];
+    case 'both':
+      return [kafka, { kind: 'mock' }];
+    default:
+      throw new BenchUsageError(`--broker: expected kafka, mock or both, got "${choice}"`);
+  }
 }
 
 function positiveInteger(name: string, text: string): number {

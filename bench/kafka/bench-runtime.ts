@@ -32,6 +32,8 @@ export function benchEnv(
     KAFKA_TOPIC_PREFIX: broker.prefix,
     KAFKA_CLIENT_ID: 'persona-stream-bench',
     KAFKA_SESSION_TIMEOUT_MS: '10000',
+    // librdkafka's mock cluster cannot hand out producer ids.
+    KAFKA_IDEMPOTENT: String(broker.identity.kind !== 'mock'),
     ...(settings.stateDir === undefined ? {} : { STATE_DIR: settings.stateDir }),
     STATE_GENERATION: String(settings.generation),
     PROCESSOR_CLOCK_TICK_MS: '0',

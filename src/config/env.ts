@@ -22,8 +22,8 @@ export interface EnvConfig {
     readonly sasl: KafkaSasl | undefined;
     readonly topicPrefix: string;
     /**
-     * KAFKA_IDEMPOTENT: the connectors', dead-letter and flusher producers are idempotent. False only for a broker
-     * that cannot hand kafkajs a producer id (librdkafka's mock cluster is one).
+     * KAFKA_IDEMPOTENT: the connectors', dead-letter, processor, replay and flusher producers are idempotent. False
+     * only for a broker that cannot hand kafkajs a producer id (librdkafka's mock cluster is one).
      */
     readonly idempotent: boolean;
   };

@@ -39,7 +39,14 @@ export function demoPipelineConfig(reportingCurrency: string): { fx_rates: Recor
 
 export interface DemoEnvironmentInputs {
   /** The embedded broker's bootstrap list and the demo's own topic prefix; absent → the user's KAFKA_* settings. */
-  readonly embedded: { readonly brokers: readonly string[]; readonly topicPrefix: string } | undefined;
+  readonly embedded:
+    | {
+        readonly brokers: readonly string[];
+        readonly topicPrefix: string;
+        /** False on librdkafka's mock cluster, which cannot hand out producer ids. */
+        readonly idempotent: boolean;
+      }
+    | undefined;
   readonly stateDir: string;
   /** Used when the user sets no PIPELINE_CONFIG. */
   readonly pipelineConfigPath: string;
@@ -76,6 +83,7 @@ export function demoEnvironment(
   if (inputs.embedded !== undefined) {
     environment['KAFKA_BROKERS'] = inputs.embedded.brokers.join(',');
     environment['KAFKA_TOPIC_PREFIX'] = inputs.embedded.topicPrefix;
+    environment['KAFKA_IDEMPOTENT'] = String(inputs.embedded.idempotent);
     for (const name of [
       'KAFKA_SSL',
       'KAFKA_SASL_MECHANISM',

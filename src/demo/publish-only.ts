@@ -2,7 +2,7 @@ import { loadEnv } from '../config/env.js';
 import { createLogger } from '../log/logger.js';
 import { createRuntime } from '../roles/runtime.js';
 import { closingEvents, closingInstant } from './closing-events.js';
-import { verifyDemoTopics } from './demo-broker.js';
+import { verifyDemoTopics } from './external-cluster.js';
 import { given, type DemoIo } from './demo-io.js';
 import { demoTraffic, months, type DemoSizes } from './demo-sizes.js';
 import { publishTraffic } from './publish-traffic.js';

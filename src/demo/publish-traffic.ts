@@ -63,7 +63,10 @@ export async function publishTraffic(
   chunk = 1_000,
 ): Promise<PublishedCounts> {
   const { events, ignored } = canonicalTraffic(traffic);
-  const publisher = new EventPublisher(runtime.kafka, runtime.serdes.event, { timeoutMs: 30_000 });
+  const publisher = new EventPublisher(runtime.kafka, runtime.serdes.event, {
+    timeoutMs: 30_000,
+    idempotent: runtime.env.kafka.idempotent,
+  });
   await publisher.connect();
   const counts = { stripe: 0, segment: 0 };
   try {

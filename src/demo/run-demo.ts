@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { loadEnv } from '../config/env.js';
 import { SegmentIndex } from '../domain/segments/segment-index.js';
 import type { FlushReport } from '../flusher/flush-report.js';
-import { LocalBrokerUnavailableError } from '../local-broker/local-broker.js';
 import { createLogger } from '../log/logger.js';
 import { profileFromRecord } from '../records/profile-record.js';
 import type { PersonaUpdate } from '../records/persona-update.js';
@@ -15,7 +14,8 @@ import { startProcessorRole } from '../roles/processor-role.js';
 import { createRuntime, type Runtime } from '../roles/runtime.js';
 import { AuditLog } from './audit-log.js';
 import { CLOCK_CUSTOMER_PREFIX, closingEvents, closingInstant } from './closing-events.js';
-import { assertNoPipelineRunning, startEmbeddedBroker, verifyDemoTopics, type EmbeddedBroker } from './demo-broker.js';
+import { EmbeddedBrokerUnavailableError, startEmbeddedBroker, type EmbeddedBroker } from './embedded-broker.js';
+import { assertNoPipelineRunning, verifyDemoTopics } from './external-cluster.js';
 import { given, type DemoIo } from './demo-io.js';
 import { demoTraffic, months, type DemoSizes } from './demo-sizes.js';
 import { DemoProgress } from './demo-progress.js';
@@ -68,19 +68,24 @@ export async function runDemo(io: DemoIo, sizes: DemoSizes): Promise<number> {
     let embedded: EmbeddedKafka | undefined;
     if (given(io.env, 'KAFKA_BROKERS') === undefined) {
       const topicPrefix = `persona-stream-demo.${startedAt.toString(36)}${randomBytes(2).toString('hex')}.`;
-      io.stderr(
-        'demo: KAFKA_BROKERS is not set: starting the embedded Kafka broker (librdkafka mock cluster, compiled on first use)\n',
-      );
       let broker: EmbeddedBroker;
       try {
-        broker = await startEmbeddedBroker(topicPrefix);
+        broker = await startEmbeddedBroker(topicPrefix, (line) => {
+          io.stderr(`demo: ${line}\n`);
+        });
       } catch (error) {
-        if (!(error instanceof LocalBrokerUnavailableError)) throw error;
-        io.stderr(`demo: ${error.message}\n`);
+        if (!(error instanceof EmbeddedBrokerUnavailableError)) throw error;
+        io.stderr(`demo: KAFKA_BROKERS is not set and ${error.message}\n`);
         return 1;
       }
+      io.stderr(`demo: KAFKA_BROKERS is not set: embedded broker: ${broker.description}\n`);
       teardown.stage().add(() => broker.stop());
-      embedded = { brokers: broker.bootstrapServers, topicPrefix, partitions: broker.eventPartitions };
+      embedded = {
+        brokers: broker.bootstrapServers,
+        topicPrefix,
+        partitions: broker.eventPartitions,
+        idempotent: broker.kind !== 'mock',
+      };
     }
     const runtime = await demoRuntime(io, embedded, scratch);
     const { env, topics } = runtime;
@@ -239,6 +244,7 @@ interface EmbeddedKafka {
   readonly brokers: readonly string[];
   readonly topicPrefix: string;
   readonly partitions: number;
+  readonly idempotent: boolean;
 }
 
 /** The runtime of the demo's roles: the user's environment with the demo's settings, its pipeline file, a logger on stderr. */

@@ -182,6 +182,7 @@ export async function runReplay(env: EnvConfig, logger: Logger, options: ReplayO
       clockTickMs: 0,
       maxEventTimeSkewMs: env.maxEventTimeSkewMs,
       sessionTimeoutMs: env.sessionTimeoutMs,
+      idempotent: env.kafka.idempotent,
       observer,
       replay: {
         ranges,

@@ -3,15 +3,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
+import kafkajs, { type Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { topicCatalogue } from '../../src/adapters/kafka/topic-catalogue.js';
 import { readTopicToEnd } from '../../src/adapters/kafka/topic-reader.js';
 import { runCli } from '../../src/cli/main.js';
 import { closingEvents, closingInstant } from '../../src/demo/closing-events.js';
-import { EMBEDDED_EVENT_PARTITIONS } from '../../src/demo/demo-broker.js';
 import { demoTraffic, type DemoSizes } from '../../src/demo/demo-sizes.js';
 import { REPORT_SECTIONS } from '../../src/demo/demo-report.js';
 import { demoPipelineConfig } from '../../src/demo/demo-settings.js';
+import {
+  createEmbeddedTopics,
+  EMBEDDED_EVENT_PARTITIONS,
+  type EmbeddedBrokerKind,
+} from '../../src/demo/embedded-broker.js';
 import { canonicalTraffic } from '../../src/demo/publish-traffic.js';
 import { generateTraffic, type GeneratedEvent } from '../../src/demo/traffic-generator.js';
 import { canonicalEventSchema, type CanonicalEvent } from '../../src/records/canonical-event.js';
@@ -19,6 +24,7 @@ import type { TopicNames } from '../../src/roles/runtime.js';
 import { CLI, createPipelineTopics, quietKafka } from '../support/pipeline-process.js';
 import { startTestBroker, type TestBroker } from '../support/test-broker.js';
 
+const { ConfigResourceTypes } = kafkajs;
 const HOUR = 3_600_000;
 const work = mkdtempSync(join(tmpdir(), 'persona-stream-demo-test-'));
 
@@ -120,38 +126,50 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
+/** The embedded broker the demo said it started (its one line on stderr). */
+function embeddedBrokerOf(stderr: string): EmbeddedBrokerKind {
+  const said = /^demo: KAFKA_BROKERS is not set: embedded broker: (Apache Kafka|librdkafka mock cluster)/m.exec(stderr);
+  if (said === null) throw new Error(`the demo did not say which embedded broker it started:\n${stderr}`);
+  return said[1] === 'Apache Kafka' ? 'apache-kafka' : 'mock';
+}
+
 describe('persona-stream demo (embedded broker, every role in one process)', () => {
   const sizes: DemoSizes = { customers: 40, users: 60, months: 2, seed: 7 };
   const traffic = generateTraffic(demoTraffic(sizes));
   const end = closingInstant(traffic, HOUR);
-  const sent = [...traffic, ...closingEvents(end, EMBEDDED_EVENT_PARTITIONS)];
+  let partitions: number;
+  let sent: GeneratedEvent[];
   let run: CliRun;
   let simulated: SimulateOutput;
 
   beforeAll(async () => {
-    [run, simulated] = await Promise.all([
-      runBuiltCli(
-        [
-          'demo',
-          '--customers',
-          String(sizes.customers),
-          '--users',
-          String(sizes.users),
-          '--months',
-          String(sizes.months),
-          '--seed',
-          String(sizes.seed),
-        ],
-        { PROCESSOR_REFRESH_INTERVAL_MS: String(HOUR), FLUSH_INTERVAL_MS: '2000' },
-        150_000,
-      ),
-      simulate(sent, end),
-    ]);
+    run = await runBuiltCli(
+      [
+        'demo',
+        '--customers',
+        String(sizes.customers),
+        '--users',
+        String(sizes.users),
+        '--months',
+        String(sizes.months),
+        '--seed',
+        String(sizes.seed),
+      ],
+      { PROCESSOR_REFRESH_INTERVAL_MS: String(HOUR), FLUSH_INTERVAL_MS: '2000' },
+      150_000,
+    );
+    // One closing event per partition, and the partitions depend on the broker the demo found.
+    partitions = EMBEDDED_EVENT_PARTITIONS[embeddedBrokerOf(run.stderr)];
+    sent = [...traffic, ...closingEvents(end, partitions)];
+    simulated = await simulate(sent, end);
   }, 180_000);
 
   it('runs on a machine with no Kafka configured, prints progress as it goes, and exits 0', () => {
     expect(run.code).toBe(0);
-    expect(run.stderr).toContain('KAFKA_BROKERS is not set: starting the embedded Kafka broker');
+    // This machine has a JDK (the integration tests' own broker needs one): the demo runs on Apache Kafka.
+    expect(run.stderr).toMatch(
+      /^demo: KAFKA_BROKERS is not set: embedded broker: Apache Kafka \d+\.\d+\.\d+ \(local KRaft/m,
+    );
     expect(run.stderr).toMatch(
       /demo: [\d.]+ s \| simulated \d{4}-\d{2}-\d{2} \| events in [\d,]+ \([\d,]+\/s\) \| processed [\d,]+ \| profiles written [\d,]+ \| flushes \d+/,
     );
@@ -163,7 +181,7 @@ describe('persona-stream demo (embedded broker, every role in one process)', () 
     const segment = sent.length - stripe;
     const lines = section(run.stdout, REPORT_SECTIONS.events);
     expect(lines).toContain(
-      `  Stripe webhooks accepted   ${stripe.toLocaleString('en-US')} (${String(EMBEDDED_EVENT_PARTITIONS)} of them ` +
+      `  Stripe webhooks accepted   ${stripe.toLocaleString('en-US')} (${String(partitions)} of them ` +
         `closing events, one per partition, at ${new Date(end).toISOString()})`,
     );
     expect(
@@ -180,14 +198,14 @@ describe('persona-stream demo (embedded broker, every role in one process)', () 
   it('derives the profiles `simulate` derives, every one at the closing instant', () => {
     const customers = simulated.profiles.filter((profile) => profile.kind === 'customer').length;
     const users = simulated.profiles.length - customers;
-    expect(customers).toBe(sizes.customers + EMBEDDED_EVENT_PARTITIONS);
+    expect(customers).toBe(sizes.customers + partitions);
     expect(users).toBe(sizes.users);
     const lines = section(run.stdout, REPORT_SECTIONS.profiles);
     expect(lines[0]).toBe(
       `${REPORT_SECTIONS.profiles}: ${String(customers + users)} (${String(customers)} customers, ${String(users)} users)`,
     );
     expect(lines).toContain(
-      `  judged at                  ${new Date(end).toISOString()} (the watermark of all ${String(EMBEDDED_EVENT_PARTITIONS)} partitions)`,
+      `  judged at                  ${new Date(end).toISOString()} (the watermark of all ${String(partitions)} partitions)`,
     );
   });
 
@@ -317,19 +335,74 @@ describe('persona-stream demo against KAFKA_BROKERS', () => {
   }, 120_000);
 });
 
-describe('persona-stream demo where the embedded broker cannot be built', () => {
-  it('says which packages to install and exits 1', async () => {
+describe('persona-stream demo without Java', () => {
+  // findJava takes $JAVA_HOME/bin/java whenever JAVA_HOME is set, and never looks on the PATH then.
+  const noJava = join(work, 'no-java');
+
+  it('falls back to the librdkafka mock cluster, says why in one line, and still runs', async () => {
+    const run = await runBuiltCli(
+      ['demo', '--customers', '8', '--users', '8', '--months', '1'],
+      { JAVA_HOME: noJava },
+      120_000,
+    );
+    expect(run.code).toBe(0);
+    const said = run.stderr.split('\n').filter((line) => line.includes('embedded broker'));
+    expect(said).toEqual([
+      `demo: KAFKA_BROKERS is not set: embedded broker: librdkafka mock cluster (no local Apache Kafka: no Java runtime (${join(noJava, 'bin', 'java')}): install a JDK 17+ (apt-get install -y openjdk-17-jre-headless) or set JAVA_HOME)`,
+    ]);
+    expect(run.stdout).toContain(`${REPORT_SECTIONS.personas} the flusher would send to Mavera: `);
+    expect(run.stdout).toMatch(/demo: done in [\d.]+ s\n$/);
+  }, 150_000);
+
+  it('where the mock cannot be built either, says what each broker lacks and exits 1', async () => {
     // A temp dir without a cached build, and no compiler on the PATH.
     const emptyTmp = mkdtempSync(join(work, 'no-build-'));
     const run = await runBuiltCli(
       ['demo', '--customers', '5', '--users', '5'],
-      { TMPDIR: emptyTmp, PATH: join(work, 'no-bin') },
+      { TMPDIR: emptyTmp, PATH: join(work, 'no-bin'), JAVA_HOME: noJava },
       60_000,
       1,
     );
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(
-      'cannot build the local Kafka broker: gcc is not available; install them with: apt-get install -y gcc librdkafka-dev',
+      `demo: KAFKA_BROKERS is not set and no embedded broker can run here: Apache Kafka: no Java runtime (${join(noJava, 'bin', 'java')})`,
+    );
+    expect(run.stderr).toContain(
+      'librdkafka mock cluster: cannot build the local Kafka broker: gcc is not available; install them with: apt-get install -y gcc librdkafka-dev',
     );
   }, 90_000);
+});
+
+describe("the embedded Apache Kafka's topics", () => {
+  it('are the catalogue, created through the admin API: compacted changelog and tables, event topics kept', async () => {
+    const broker = await startTestBroker();
+    const prefix = `${broker.prefix}embedded.`;
+    await createEmbeddedTopics(broker.bootstrapServers, prefix, EMBEDDED_EVENT_PARTITIONS['apache-kafka']);
+    const admin = quietKafka(broker).admin();
+    await admin.connect();
+    try {
+      const catalogue = topicCatalogue({ prefix, eventPartitions: EMBEDDED_EVENT_PARTITIONS['apache-kafka'] });
+      const metadata = await admin.fetchTopicMetadata({ topics: catalogue.map((spec) => spec.name) });
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: catalogue.map((spec) => ({ type: ConfigResourceTypes.TOPIC, name: spec.name })),
+      });
+      const config = (topic: string, name: string) =>
+        resources
+          .find((resource) => resource.resourceName === topic)
+          ?.configEntries.find((entry) => entry.configName === name)?.configValue;
+      for (const spec of catalogue) {
+        expect(metadata.topics.find((topic) => topic.name === spec.name)?.partitions, spec.name).toHaveLength(
+          spec.partitions,
+        );
+        expect(config(spec.name, 'cleanup.policy'), spec.name).toBe(spec.cleanupPolicy);
+        for (const [name, value] of Object.entries(spec.configs))
+          expect(config(spec.name, name), spec.name).toBe(value);
+      }
+      expect(config(`${prefix}state-changelog`, 'cleanup.policy')).toBe('compact');
+    } finally {
+      await admin.disconnect();
+      await broker.stop();
+    }
+  }, 60_000);
 });

@@ -1,38 +1,7 @@
 import type { GroupDescription, Kafka } from 'kafkajs';
-import { topicCatalogue } from '../adapters/kafka/topic-catalogue.js';
-import { startLocalBroker } from '../local-broker/local-broker.js';
 import type { TopicNames } from '../roles/runtime.js';
 
-/**
- * Partitions of the embedded broker's event topics, changelog and profiles. The mock hands out one record batch per
- * partition per fetch, and each Stripe webhook is a record batch of its own, so the processor gets through Stripe
- * events about as fast as there are partitions: 24 made the default demo ~20% faster than the catalogue's 12
- * (measured). The mock's 5 MiB per partition also holds more.
- */
-export const EMBEDDED_EVENT_PARTITIONS = 24;
-
-export interface EmbeddedBroker {
-  readonly bootstrapServers: readonly string[];
-  readonly eventPartitions: number;
-  stop(): Promise<void>;
-}
-
-/**
- * The local broker (librdkafka's mock cluster, built on first use) with every topic of the catalogue under `prefix`,
- * created through the mock's own call (it does not implement CreateTopics). Throws LocalBrokerUnavailableError,
- * whose message says what to install, when it cannot be built or started.
- */
-export async function startEmbeddedBroker(prefix: string): Promise<EmbeddedBroker> {
-  const catalogue = topicCatalogue({ prefix, eventPartitions: EMBEDDED_EVENT_PARTITIONS });
-  const broker = await startLocalBroker({
-    topics: catalogue.map((spec) => ({ name: spec.name, partitions: spec.partitions })),
-  });
-  return {
-    bootstrapServers: broker.bootstrapServers,
-    eventPartitions: EMBEDDED_EVENT_PARTITIONS,
-    stop: () => broker.stop(),
-  };
-}
+/** What the demo checks on a cluster it did not start (KAFKA_BROKERS) before running its roles there. */
 
 /** Topics the demo needs are missing on KAFKA_BROKERS. */
 export class DemoTopicsMissingError extends Error {
