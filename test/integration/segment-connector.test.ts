@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { Analytics } from '@segment/analytics-node';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import { canonicalEventSchema, type CanonicalEvent } from '../../src/records/can
 import { freePort } from '../support/free-port.js';
 import { exitOf, startCli, waitUntil } from '../support/pipeline-process.js';
 import { startTestBroker, type TestBroker } from '../support/test-broker.js';
+import { memoryLogger } from '../support/memory-logger.js';
 
 const LOOPBACK = { port: 0, host: '127.0.0.1' };
 
@@ -33,17 +33,6 @@ const BATCH_TOKEN = 'batch-token-test-1';
 const serde = jsonSerde('io.personastream.CanonicalEvent', canonicalEventSchema);
 const logger = createLogger({ level: 'silent', name: 'test' });
 
-/** A logger whose JSON lines are kept, to check what a refusal writes. */
-function memoryLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', name: 'test', destination }), lines };
-}
 const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 const sign = (body: string | Buffer) => createHmac('sha1', SECRET).update(body).digest('hex');
 

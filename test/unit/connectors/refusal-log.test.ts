@@ -1,18 +1,6 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { LogSampler, RefusalLog } from '../../../src/connectors/refusal-log.js';
-import { createLogger } from '../../../src/log/logger.js';
-
-function memoryLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', name: 'test', destination }), lines };
-}
+import { memoryLogger } from '../../support/memory-logger.js';
 
 describe('LogSampler', () => {
   it('admits the first N of each key per window, then counts the rest for a summary', () => {

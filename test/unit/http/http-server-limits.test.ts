@@ -1,23 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHttpServer, type RunningServer } from '../../../src/adapters/http/http-server.js';
 import { startOpsServer } from '../../../src/adapters/http/ops-server.js';
 import { HealthRegistry } from '../../../src/adapters/health/health-registry.js';
 import { createMetrics } from '../../../src/adapters/metrics/metrics.js';
-import { createLogger } from '../../../src/log/logger.js';
-
-function memoryLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: createLogger({ level: 'debug', name: 'test', destination }), lines };
-}
+import { memoryLogger } from '../../support/memory-logger.js';
 
 const servers: RunningServer[] = [];
 const sockets: Socket[] = [];
