@@ -562,6 +562,7 @@ describe('segment connector against a broker', () => {
       SEGMENT_SHARED_SECRET: '',
       HTTP_PORT: String(port),
       METRICS_PORT: String(metricsPort),
+      MAX_EVENT_TIME_SKEW_MS: '60000',
     });
     try {
       await waitUntil(
@@ -574,6 +575,15 @@ describe('segment connector against a broker', () => {
         authorization: basic(OLD_WRITE_KEY),
       });
       expect(reply).toMatchObject({ status: 200, body: { success: true } });
+      // MAX_EVENT_TIME_SKEW_MS reaches the connector: 5 minutes ahead is within the 24 h default, not within 1 minute.
+      const ahead = new Date(Date.now() + 5 * 60_000).toISOString();
+      const early = await post(
+        port,
+        '/v1/track',
+        JSON.stringify({ userId: 'cmd-user', event: 'Order Completed', timestamp: ahead }),
+        { authorization: basic(WRITE_KEY) },
+      );
+      expect(early.status).toBe(400);
       // Without SEGMENT_SHARED_SECRET the webhook route refuses every delivery.
       const webhook = await post(port, '/webhooks/segment', f5Body, { 'x-signature': F5_SIGNATURE });
       expect(webhook.status).toBe(401);
