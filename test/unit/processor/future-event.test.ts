@@ -2,43 +2,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { jsonSerde } from '../../../src/adapters/kafka/record-serde.js';
-import { parsePipelineConfig } from '../../../src/domain/pipeline/pipeline-config.js';
-import { createPipeline } from '../../../src/domain/pipeline/pipeline.js';
 import { createEntityStateCodec } from '../../../src/domain/state/index.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { decodeProgress, WATERMARK_KEY } from '../../../src/processor/changelog-restorer.js';
 import { latestAcceptedEventTime } from '../../../src/processor/future-event-guard.js';
-import { Processor, type ProcessorTopics } from '../../../src/processor/processor.js';
+import { Processor } from '../../../src/processor/processor.js';
 import { StateStore } from '../../../src/processor/state-store.js';
-import {
-  CANONICAL_EVENT_SCHEMA_VERSION,
-  canonicalEventSchema,
-  type CanonicalEvent,
-} from '../../../src/records/canonical-event.js';
-import { decodeDeadLetterValue, deadLetterSchema, type DeadLetter } from '../../../src/records/dead-letter.js';
-import { profileRecordSchema, type ProfileRecord } from '../../../src/records/profile-record.js';
+import { CANONICAL_EVENT_SCHEMA_VERSION, type CanonicalEvent } from '../../../src/records/canonical-event.js';
+import { decodeDeadLetterValue, type DeadLetter } from '../../../src/records/dead-letter.js';
+import { type ProfileRecord } from '../../../src/records/profile-record.js';
 import { InMemoryKafka } from './in-memory-kafka.js';
+import { GROUP, pipeline, serdes, topics } from './processor-fixture.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T0 = Date.UTC(2026, 2, 1, 12);
 const NOW = T0 + 2 * HOUR;
 const YEAR_9999 = Date.UTC(9999, 11, 31, 23, 59, 59);
-const GROUP = 'processor';
-const topics: ProcessorTopics = {
-  stripeEvents: 'stripe.events',
-  segmentEvents: 'segment.events',
-  changelog: 'state-changelog',
-  profiles: 'profiles',
-  deadLetters: 'dlq',
-};
-const pipeline = createPipeline(parsePipelineConfig({}));
-const serdes = {
-  event: jsonSerde('io.personastream.CanonicalEvent', canonicalEventSchema),
-  profile: jsonSerde('io.personastream.Profile', profileRecordSchema),
-  deadLetter: jsonSerde('io.personastream.DeadLetter', deadLetterSchema),
-};
 const cleanup: (() => Promise<void>)[] = [];
 
 afterEach(async () => {

@@ -2,39 +2,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { jsonSerde } from '../../../src/adapters/kafka/record-serde.js';
-import { parsePipelineConfig } from '../../../src/domain/pipeline/pipeline-config.js';
-import { createPipeline } from '../../../src/domain/pipeline/pipeline.js';
 import { createEntityStateCodec } from '../../../src/domain/state/index.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { decodeProgress, encodeWatermark } from '../../../src/processor/changelog-restorer.js';
 import { heldBy } from '../../../src/processor/partition-processor.js';
-import { Processor, type ProcessorTopics } from '../../../src/processor/processor.js';
+import { Processor } from '../../../src/processor/processor.js';
 import { StateStore } from '../../../src/processor/state-store.js';
-import { canonicalEventSchema } from '../../../src/records/canonical-event.js';
-import { deadLetterSchema } from '../../../src/records/dead-letter.js';
-import { profileRecordSchema, type ProfileRecord } from '../../../src/records/profile-record.js';
+import { type ProfileRecord } from '../../../src/records/profile-record.js';
 import { segmentCanonicalEvents } from '../../../src/sources/canonical-events.js';
 import { InMemoryKafka } from './in-memory-kafka.js';
+import { GROUP, pipeline, serdes, topics } from './processor-fixture.js';
 
 const DAY_MS = 86_400_000;
 const START = Date.UTC(2026, 0, 1, 12);
 /** One order every 5 days for 120 days: far more than the default horizon (30-day windows + 7 lateness days). */
 const ORDERS = 25;
-const GROUP = 'processor';
-const topics: ProcessorTopics = {
-  stripeEvents: 'stripe.events',
-  segmentEvents: 'segment.events',
-  changelog: 'state-changelog',
-  profiles: 'profiles',
-  deadLetters: 'dlq',
-};
-const pipeline = createPipeline(parsePipelineConfig({}));
-const serdes = {
-  event: jsonSerde('io.personastream.CanonicalEvent', canonicalEventSchema),
-  profile: jsonSerde('io.personastream.Profile', profileRecordSchema),
-  deadLetter: jsonSerde('io.personastream.DeadLetter', deadLetterSchema),
-};
 const directories: string[] = [];
 const stores: StateStore[] = [];
 
