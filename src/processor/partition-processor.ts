@@ -131,7 +131,8 @@ export class PartitionProcessor {
     const deadLetters: DeadLetter[] = [];
     // The store's positions, not in-memory ones: a batch whose persist failed is retried onto the stored state.
     const held = this.options.store.checkpoint(this.partition)?.inputs ?? {};
-    const positions: Record<string, string> = { ...held };
+    // The last offset read per topic; the positions are worked out once, after the loop, not per record.
+    const lastRead = new Map<string, string>();
     let applied = 0;
     let duplicates = 0;
     let skipped = 0;
@@ -140,7 +141,7 @@ export class PartitionProcessor {
         skipped += 1;
         continue;
       }
-      positions[record.topic] = (BigInt(record.offset) + 1n).toString();
+      lastRead.set(record.topic, record.offset);
       const rejection = (code: string, reason: string): DeadLetter => ({
         topic: record.topic,
         partition: record.partition,
@@ -201,7 +202,7 @@ export class PartitionProcessor {
     for (const [key, entry] of working) this.settle(key, entry, entities, profiles, true);
     if (caughtUp) this.refreshIfDue(working, entities, profiles);
     const watermark = this.watermarkValue;
-    const inputs = records.length > 0 ? positions : undefined;
+    const inputs = records.length > 0 ? nextPositions(held, lastRead) : undefined;
     return { entities, profiles, deadLetters, applied, duplicates, skipped, watermark, inputs };
   }
 
@@ -308,6 +309,13 @@ export class PartitionProcessor {
     working.set(key, entry);
     return entry;
   }
+}
+
+/** The stored positions moved past the last offset read of each topic. */
+function nextPositions(held: InputPositions, lastRead: ReadonlyMap<string, string>): InputPositions {
+  const positions: Record<string, string> = { ...held };
+  for (const [topic, offset] of lastRead) positions[topic] = (BigInt(offset) + 1n).toString();
+  return positions;
 }
 
 /** Whether the state already holds the record's effect: it lies before the stored position of its topic. */

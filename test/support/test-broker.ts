@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Kafka, KafkaJSError, logLevel, type Admin } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { inject } from 'vitest';
+import { waitForTopicsServing } from '../../src/adapters/kafka/topics-serving.js';
 import { startLocalBroker, type LocalBroker } from '../../src/local-broker/local-broker.js';
 import { startApacheKafka, type ApacheKafka } from '../../src/local-kafka/apache-kafka.js';
 import type { SharedKafka } from './shared-kafka.js';
@@ -110,8 +111,7 @@ export async function createRealTopics(
   const admin = new Kafka({ brokers: [...bootstrapServers], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    // Not kafkajs' waitForLeaders: it gives up on the UNKNOWN_TOPIC_OR_PARTITION that a KRaft broker answers until a
-    // new topic has reached its metadata cache (often hit when several tests create topics at once).
+    // Not kafkajs' waitForLeaders: it gives up on the UNKNOWN_TOPIC_OR_PARTITION a KRaft broker answers for a moment.
     await admin.createTopics({
       waitForLeaders: false,
       topics: topics.map((topic) => ({
@@ -121,29 +121,11 @@ export async function createRealTopics(
         configEntries: topic.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
       })),
     });
-    await waitForLeaders(admin, topics);
+    await waitForTopicsServing(
+      admin,
+      topics.map((topic) => topic.name),
+    );
   } finally {
     await admin.disconnect();
-  }
-}
-
-async function waitForLeaders(admin: Admin, topics: readonly TestTopic[]): Promise<void> {
-  const names = topics.map((topic) => topic.name);
-  const deadline = Date.now() + 30_000;
-  let last: unknown;
-  for (;;) {
-    try {
-      const metadata = await admin.fetchTopicMetadata({ topics: names });
-      const led = topics.every((topic) => {
-        const partitions = metadata.topics.find((entry) => entry.name === topic.name)?.partitions ?? [];
-        return partitions.length === topic.partitions && partitions.every((partition) => partition.leader >= 0);
-      });
-      if (led) return;
-    } catch (error) {
-      if (!(error instanceof KafkaJSError) || !error.retriable) throw error;
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`no leaders after 30 s for ${names.join(', ')}`, { cause: last });
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -1,4 +1,5 @@
 import kafkajs from 'kafkajs';
+import { waitForTopicsServing } from './topics-serving.js';
 import type { Admin } from 'kafkajs';
 import type { TopicSpec } from './topic-catalogue.js';
 
@@ -58,10 +59,11 @@ export async function ensureTopics(admin: Admin, catalogue: readonly TopicSpec[]
         })),
       });
       for (const spec of missing) outcomes.set(spec.name, { topic: spec.name, status: 'created' });
-      await leadersElected(
+      // The topics exist now: a broker slow to serve them is not a failure to create them.
+      await waitForTopicsServing(
         admin,
         missing.map((spec) => spec.name),
-      );
+      ).catch(() => undefined);
     } catch (error) {
       const reason = createTopicsFailure(error);
       for (const spec of missing) outcomes.set(spec.name, { topic: spec.name, status: 'not_created', reason });
@@ -79,33 +81,6 @@ export async function ensureTopics(admin: Admin, catalogue: readonly TopicSpec[]
     }
   }
   return catalogue.map((spec) => outcomes.get(spec.name) ?? { topic: spec.name, status: 'ok' });
-}
-
-const LEADER_WAIT_MS = 30_000;
-
-/**
- * Waits (up to 30 s, then gives up quietly: the topics exist) until every partition of `topics` has a leader that
- * answers, so what starts next can use them. Not kafkajs' waitForLeaders: it fails as soon as the broker does not know a new
- * topic yet, which a KRaft broker can say for a moment after its controller created it (seen under load).
- */
-async function leadersElected(admin: Admin, topics: readonly string[]): Promise<void> {
-  const deadline = Date.now() + LEADER_WAIT_MS;
-  while (Date.now() < deadline) {
-    try {
-      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
-      const led = metadata.topics.every(
-        (topic) => topic.partitions.length > 0 && topic.partitions.every((partition) => partition.leader >= 0),
-      );
-      if (led) {
-        // A leader named in the metadata may not serve yet (NOT_LEADER_OR_FOLLOWER for a moment): ask each one.
-        for (const topic of topics) await admin.fetchTopicOffsets(topic);
-        return;
-      }
-    } catch {
-      // Not known to this broker yet: ask again.
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 function verify(spec: TopicSpec, partitions: number, policy: string | Error | undefined): TopicOutcome {
